@@ -1,0 +1,61 @@
+# websockify in Go. `make` builds bin/websockify with rebind.so embedded.
+GO       ?= go
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+SHIM_CFLAGS := -std=c99 -Wall -Wextra -Werror -fPIC -fvisibility=hidden
+GOTESTFLAGS ?=
+
+BIN      := bin/websockify
+SHIM     := rebind/rebind.so
+GOFILES  := $(shell find . -name '*.go' -not -path './.git/*' 2>/dev/null)
+
+.PHONY: all build test unit e2e race vet fmt-check lint bench fuzz clean deps
+
+all: build
+
+build: $(BIN)
+
+# The shim is built from the root rebind.c into rebind/, where go:embed
+# picks it up.
+$(SHIM): rebind.c
+	$(CC) $(CFLAGS) $(SHIM_CFLAGS) -shared -o $@ $< -ldl -lpthread
+
+$(BIN): $(SHIM) $(GOFILES) go.mod go.sum
+	@mkdir -p bin
+	$(GO) build -trimpath -o $@ ./cmd/websockify
+
+# Everything CI runs: formatting, vet, unit tests with the race detector,
+# then the end-to-end suite against the real binary.
+test: fmt-check vet race e2e
+
+unit: $(SHIM)
+	$(GO) test $(GOTESTFLAGS) -shuffle=on -timeout=10m $$($(GO) list ./... | grep -v /tests)
+
+race: $(SHIM)
+	$(GO) test $(GOTESTFLAGS) -race -shuffle=on -timeout=15m $$($(GO) list ./... | grep -v /tests)
+
+e2e: $(BIN) deps
+	$(GO) test $(GOTESTFLAGS) -count=1 -timeout=30m ./tests/...
+
+# System programs the end-to-end tests drive (installed when root).
+deps:
+	@./tests/install-deps.sh
+
+vet: $(SHIM)
+	$(GO) vet ./...
+
+fmt-check:
+	@out="$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+bench: $(BIN)
+	$(GO) test -run='^$$' -bench=. -benchmem ./gateway/...
+
+fuzz: $(SHIM)
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$${FUZZTIME:-30s} $$pkg || exit 1; \
+	  done; done
+
+clean:
+	rm -rf bin $(SHIM)

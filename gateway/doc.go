@@ -1,0 +1,23 @@
+// Package gateway bridges WebSocket clients to stream targets (TCP or Unix
+// sockets), the core of websockify.
+//
+// A Server accepts connections on a net.Listener, reads one HTTP request per
+// connection under a single pre-upgrade deadline and a header byte cap,
+// upgrades WebSocket requests with gobwas/ws and relays bytes both ways:
+//
+//   - client → target: frame payloads are streamed straight into the target
+//     socket, never buffered as whole frames or messages, so a session's
+//     memory does not depend on what the client declares;
+//   - target → client: every read from the target becomes one unfragmented
+//     frame (binary, or text carrying base64 with the "base64" subprotocol).
+//
+// Control frames are answered by the server itself (ping → pong, close →
+// echoed close) through the single writer of the connection. Protocol
+// violations close the connection with 1002, unsupported data with 1003 and
+// oversized frames with 1009. When the target ends, everything it sent
+// reaches the client before a 1000 close; when the client closes, everything
+// it sent before the close reaches the target before the target sees EOF.
+//
+// The zero value of Server is usable once Target or Route is set; every other
+// field has a documented default.
+package gateway

@@ -1,0 +1,244 @@
+package gateway
+
+import (
+	"bufio"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// Subprotocols the gateway speaks.
+const (
+	ProtocolBinary = "binary"
+	ProtocolBase64 = "base64"
+)
+
+// capReader caps the bytes read from a connection during the handshake;
+// lifting the cap (n < 0) turns it into a plain pass-through.
+type capReader struct {
+	r net.Conn
+	n int // bytes still allowed; negative means no cap
+}
+
+func (c *capReader) Read(p []byte) (int, error) {
+	if c.n < 0 {
+		return c.r.Read(p)
+	}
+	if c.n == 0 {
+		return 0, errHeaderTooLarge
+	}
+	if len(p) > c.n {
+		p = p[:c.n]
+	}
+	n, err := c.r.Read(p)
+	c.n -= n
+	return n, err
+}
+
+var errHeaderTooLarge = errors.New("gateway: request header too large")
+
+// serveConn runs one accepted connection: handshake, then session or HTTP.
+func (s *Server) serveConn(c net.Conn) {
+	defer s.untrack(c)
+	defer c.Close()
+
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+		tc.SetKeepAlive(true)
+	}
+	log := s.logger().With("client", peerName(c))
+
+	c.SetDeadline(time.Now().Add(s.handshakeTimeout()))
+	cr := &capReader{r: c, n: s.maxHeaderBytes()}
+	br := bufio.NewReaderSize(cr, 4096)
+
+	req, err := http.ReadRequest(br)
+	if err != nil {
+		s.rejectBadRequest(c, log, err)
+		return
+	}
+	req.RemoteAddr = c.RemoteAddr().String()
+
+	if !isUpgrade(req) {
+		s.serveHTTP(c, br, req, log)
+		return
+	}
+
+	target := s.Target
+	if s.Route != nil {
+		target, err = s.Route(req)
+		if err != nil {
+			var he *HTTPError
+			if !errors.As(err, &he) {
+				he = &HTTPError{Status: http.StatusForbidden, Err: err}
+			}
+			log.Warn("request refused", "status", he.Status, "err", he.Err)
+			writeHTTPError(c, req.Method, he.Status, he.Message, he.Header)
+			return
+		}
+	}
+
+	proto, ok := chooseProtocol(req.Header.Values("Sec-WebSocket-Protocol"))
+	if !ok {
+		log.Warn("handshake refused: no supported subprotocol", "offered", req.Header.Values("Sec-WebSocket-Protocol"))
+		writeHTTPError(c, req.Method, http.StatusBadRequest,
+			"Client must support 'binary' or 'base64' protocol", nil)
+		return
+	}
+	up := ws.HTTPUpgrader{
+		Protocol: func(p string) bool { return p == proto },
+		Timeout:  s.writeTimeout(),
+	}
+	hj := &hijacker{conn: c, rw: bufio.NewReadWriter(br, bufio.NewWriterSize(c, 512))}
+	if _, _, _, err := up.Upgrade(req, hj); err != nil {
+		log.Warn("handshake refused", "err", err)
+		return
+	}
+	// Past the upgrade: lift the header cap and the handshake deadline.
+	cr.n = -1
+	c.SetDeadline(time.Time{})
+
+	ss := newSession(s, c, br, proto, target, log)
+	if !s.addSession(ss) {
+		// --run-once: a second session raced the first one in.
+		ss.closeWith(statusTryAgainLater, "Server is busy")
+		ss.lingerClient()
+		return
+	}
+	defer s.removeSession(ss)
+	if req.URL.Path != "/" {
+		log = log.With("path", req.URL.RequestURI())
+	}
+	if isTLS(c) {
+		log.Info("SSL/TLS (wss://) WebSocket connection")
+	} else {
+		log.Info("Plain non-SSL (ws://) WebSocket connection")
+	}
+	ss.log = log
+	ss.run()
+	if s.RunOnce {
+		log.Info("exiting due to --run-once")
+	}
+}
+
+// rejectBadRequest answers a request that could not be read, when there is
+// anyone left to answer.
+func (s *Server) rejectBadRequest(c net.Conn, log interface {
+	Debug(string, ...any)
+}, err error) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, errHeaderTooLarge):
+		log.Debug("connection closed before a request", "err", err)
+	case errors.As(err, &ne) && ne.Timeout():
+		log.Debug("handshake timed out", "err", err)
+		writeHTTPError(c, "", http.StatusRequestTimeout, "", nil)
+	case errors.Is(err, errHeaderTooLarge):
+		log.Debug("request header too large")
+		writeHTTPError(c, "", http.StatusRequestHeaderFieldsTooLarge, "", nil)
+	default:
+		log.Debug("malformed request", "err", err)
+		writeHTTPError(c, "", http.StatusBadRequest, "Bad request syntax", nil)
+	}
+}
+
+// statusTryAgainLater is the IANA-registered close code 1013.
+const statusTryAgainLater ws.StatusCode = 1013
+
+// isUpgrade reports whether r asks for a WebSocket, as the reference decides
+// it: a GET whose Upgrade header is "websocket" in any letter case.
+func isUpgrade(r *http.Request) bool {
+	return r.Method == http.MethodGet &&
+		strings.EqualFold(strings.TrimSpace(r.Header.Get("Upgrade")), "websocket")
+}
+
+// chooseProtocol picks the subprotocol from the offered values: "binary" when
+// offered, else "base64" when offered, else none (raw binary frames). It
+// fails only when protocols are offered and none of them is supported.
+func chooseProtocol(offered []string) (string, bool) {
+	var any, b64 bool
+	for _, v := range offered {
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			if p == "" {
+				continue
+			}
+			any = true
+			switch p {
+			case ProtocolBinary:
+				return ProtocolBinary, true
+			case ProtocolBase64:
+				b64 = true
+			}
+		}
+	}
+	if b64 {
+		return ProtocolBase64, true
+	}
+	return "", !any
+}
+
+// hijacker hands our connection and its buffered reader to
+// ws.HTTPUpgrader, so that bytes the client sent right after its request
+// stay in br for the session.
+type hijacker struct {
+	conn   net.Conn
+	rw     *bufio.ReadWriter
+	header http.Header
+}
+
+func (h *hijacker) Header() http.Header {
+	if h.header == nil {
+		h.header = make(http.Header)
+	}
+	return h.header
+}
+func (h *hijacker) Write(p []byte) (int, error) { return 0, http.ErrHijacked }
+func (h *hijacker) WriteHeader(int)             {}
+func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return h.conn, h.rw, nil
+}
+
+// HTTPError is an error that is answered with an HTTP status before the
+// upgrade.
+type HTTPError struct {
+	Status  int
+	Message string      // reason shown to the client; empty means the status text
+	Header  http.Header // extra response headers, e.g. WWW-Authenticate
+	Err     error       // what is logged
+}
+
+func (e *HTTPError) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%d %s: %v", e.Status, http.StatusText(e.Status), e.Err)
+	}
+	return fmt.Sprintf("%d %s", e.Status, http.StatusText(e.Status))
+}
+
+func (e *HTTPError) Unwrap() error { return e.Err }
+
+func peerName(c net.Conn) string {
+	a := c.RemoteAddr()
+	if a == nil {
+		return "unknown"
+	}
+	if s := a.String(); s != "" && s != "@" {
+		return s
+	}
+	if la := c.LocalAddr(); la != nil {
+		return la.String()
+	}
+	return "unix"
+}
+
+func isTLS(c net.Conn) bool {
+	_, ok := c.(*tls.Conn)
+	return ok
+}

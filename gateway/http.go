@@ -1,0 +1,159 @@
+package gateway
+
+import (
+	"bufio"
+	"fmt"
+	"html"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// serveHTTP answers a request that is not a WebSocket upgrade, with s.HTTP or
+// the reference's 405/501, then closes the connection.
+func (s *Server) serveHTTP(c net.Conn, br *bufio.Reader, req *http.Request, log *slog.Logger) {
+	h := s.HTTP
+	if h == nil {
+		h = http.HandlerFunc(methodNotAllowed)
+	}
+	rw := newResponseWriter(c, req)
+	h.ServeHTTP(rw, req)
+	if err := rw.finish(); err != nil {
+		log.Debug("writing HTTP response failed", "err", err)
+	}
+	if rw.status >= 400 {
+		log.Info("HTTP error", "method", req.Method, "uri", req.URL.RequestURI(), "status", rw.status)
+	} else {
+		log.Debug("HTTP request", "method", req.Method, "uri", req.URL.RequestURI(), "status", rw.status)
+	}
+}
+
+// methodNotAllowed is the reference's answer to plain HTTP without --web:
+// 405 for the methods it knows, 501 for the rest.
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut,
+		http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		w.Header().Set("Allow", "GET")
+		ErrorPage(w, r, http.StatusMethodNotAllowed, "")
+	default:
+		ErrorPage(w, r, http.StatusNotImplemented, fmt.Sprintf("Unsupported method (%q)", r.Method))
+	}
+}
+
+// ErrorPage writes a small HTML error response with status code and an
+// optional message (the status text when empty).
+func ErrorPage(w http.ResponseWriter, r *http.Request, code int, msg string) {
+	body := errorBody(code, msg)
+	h := w.Header()
+	h.Set("Content-Type", "text/html;charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Connection", "close")
+	w.WriteHeader(code)
+	if r == nil || r.Method != http.MethodHead {
+		w.Write([]byte(body))
+	}
+}
+
+func errorBody(code int, msg string) string {
+	if msg == "" {
+		msg = http.StatusText(code)
+	}
+	return fmt.Sprintf("<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>Error response</title></head>\n"+
+		"<body>\n<h1>Error response</h1>\n<p>Error code: %d</p>\n<p>Message: %s.</p>\n</body>\n</html>\n",
+		code, html.EscapeString(msg))
+}
+
+// writeHTTPError writes a complete error response straight to c, for
+// failures before or instead of a handler.
+func writeHTTPError(c net.Conn, method string, code int, msg string, extra http.Header) {
+	rw := newResponseWriter(c, nil)
+	for k, vs := range extra {
+		rw.Header()[k] = vs
+	}
+	var r *http.Request
+	if method != "" {
+		r = &http.Request{Method: method}
+	}
+	ErrorPage(rw, r, code, msg)
+	rw.finish()
+}
+
+// responseWriter is a minimal HTTP/1.1 response writer over a raw
+// connection. Responses always end the connection: without a
+// Content-Length the body runs until close.
+type responseWriter struct {
+	conn    net.Conn
+	bw      *bufio.Writer
+	header  http.Header
+	status  int
+	written bool
+	head    bool
+	err     error
+}
+
+func newResponseWriter(c net.Conn, r *http.Request) *responseWriter {
+	return &responseWriter{
+		conn:   c,
+		bw:     bufio.NewWriterSize(c, 4096),
+		header: make(http.Header),
+		head:   r != nil && r.Method == http.MethodHead,
+	}
+}
+
+func (w *responseWriter) Header() http.Header { return w.header }
+
+func (w *responseWriter) WriteHeader(code int) {
+	if w.written {
+		return
+	}
+	w.written = true
+	w.status = code
+	text := http.StatusText(code)
+	if text == "" {
+		text = "status code " + strconv.Itoa(code)
+	}
+	fmt.Fprintf(w.bw, "HTTP/1.1 %03d %s\r\n", code, text)
+	if w.header.Get("Date") == "" {
+		w.header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
+	}
+	w.header.Set("Server", "websockify")
+	w.header.Set("Connection", "close")
+	if w.header.Get("Content-Type") == "" && code != http.StatusNotModified && code >= 200 {
+		w.header.Set("Content-Type", "text/html;charset=utf-8")
+	}
+	if err := w.header.Write(w.bw); err != nil {
+		w.err = err
+	}
+	w.bw.WriteString("\r\n")
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.head || w.err != nil {
+		return len(p), w.err
+	}
+	n, err := w.bw.Write(p)
+	if err != nil {
+		w.err = err
+	}
+	return n, err
+}
+
+func (w *responseWriter) Flush() {
+	if !w.written {
+		w.WriteHeader(http.StatusOK)
+	}
+	if err := w.bw.Flush(); err != nil && w.err == nil {
+		w.err = err
+	}
+}
+
+func (w *responseWriter) finish() error {
+	w.Flush()
+	return w.err
+}

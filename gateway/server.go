@@ -1,0 +1,340 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// Defaults for the zero values of Server's fields.
+const (
+	DefaultHandshakeTimeout = 10 * time.Second
+	DefaultMaxHeaderBytes   = 16 << 10
+	DefaultMaxFrameSize     = 16 << 20
+	DefaultWriteTimeout     = 10 * time.Second
+	DefaultCloseTimeout     = 5 * time.Second
+	DefaultDialTimeout      = 10 * time.Second
+)
+
+// Server accepts WebSocket connections and relays them to a target.
+//
+// Exported fields must not change after Serve is called. A Server serves one
+// listener at a time.
+type Server struct {
+	// Target is where every session goes when Route is nil.
+	Target Endpoint
+
+	// Route, if set, picks the target of a WebSocket request before the
+	// upgrade. An *HTTPError it returns is sent to the client as an HTTP
+	// response; any other error becomes 403 Forbidden.
+	Route func(r *http.Request) (Endpoint, error)
+
+	// HTTP serves requests that are not WebSocket upgrades. If nil, they get
+	// 405 Method Not Allowed (501 for unknown methods), as the reference
+	// does without --web.
+	HTTP http.Handler
+
+	// HandshakeTimeout bounds everything before the upgrade: reading the
+	// request and writing the response. Zero means DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
+
+	// MaxHeaderBytes caps the request line and headers. Zero means
+	// DefaultMaxHeaderBytes.
+	MaxHeaderBytes int
+
+	// MaxFrameSize caps the payload of one client frame; a larger frame
+	// closes the session with 1009. Zero means DefaultMaxFrameSize.
+	MaxFrameSize int64
+
+	// WriteTimeout bounds the write of one frame to the client. Zero means
+	// DefaultWriteTimeout.
+	WriteTimeout time.Duration
+
+	// CloseTimeout bounds the wait for the peer's close frame after ours,
+	// and for the target to finish after the client closed. Zero means
+	// DefaultCloseTimeout.
+	CloseTimeout time.Duration
+
+	// DialTimeout bounds connecting to the target. Zero means
+	// DefaultDialTimeout.
+	DialTimeout time.Duration
+
+	// Heartbeat, if positive, sends a ping every Heartbeat and drops a
+	// client from which nothing, not even a pong, arrives for two intervals.
+	Heartbeat time.Duration
+
+	// RunOnce makes Serve stop accepting once a WebSocket session has been
+	// upgraded, and return when that session ends.
+	RunOnce bool
+
+	// IdleTimeout, if positive, makes Serve stop accepting once no session
+	// has been open for that long.
+	IdleTimeout time.Duration
+
+	// Traffic, if set, receives the reference's per-frame traffic
+	// characters (see TrafficLegend).
+	Traffic io.Writer
+
+	// Logger receives log records. Nil means slog.Default().
+	Logger *slog.Logger
+
+	mu       sync.Mutex
+	ln       net.Listener
+	conns    map[net.Conn]struct{}
+	sessions map[*session]struct{}
+	wg       sync.WaitGroup
+	stopped  bool
+	idle     *time.Timer
+	nextID   uint64
+}
+
+// ErrServerStopped is returned by Serve when it is called after Shutdown.
+var ErrServerStopped = errors.New("gateway: server stopped")
+
+func (s *Server) handshakeTimeout() time.Duration {
+	if s.HandshakeTimeout > 0 {
+		return s.HandshakeTimeout
+	}
+	return DefaultHandshakeTimeout
+}
+
+func (s *Server) maxHeaderBytes() int {
+	if s.MaxHeaderBytes > 0 {
+		return s.MaxHeaderBytes
+	}
+	return DefaultMaxHeaderBytes
+}
+
+func (s *Server) maxFrameSize() int64 {
+	if s.MaxFrameSize > 0 {
+		return s.MaxFrameSize
+	}
+	return DefaultMaxFrameSize
+}
+
+func (s *Server) writeTimeout() time.Duration {
+	if s.WriteTimeout > 0 {
+		return s.WriteTimeout
+	}
+	return DefaultWriteTimeout
+}
+
+func (s *Server) closeTimeout() time.Duration {
+	if s.CloseTimeout > 0 {
+		return s.CloseTimeout
+	}
+	return DefaultCloseTimeout
+}
+
+func (s *Server) dialTimeout() time.Duration {
+	if s.DialTimeout > 0 {
+		return s.DialTimeout
+	}
+	return DefaultDialTimeout
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// Serve accepts connections on ln until the listener is closed, StopAccepting
+// or Shutdown is called, or RunOnce or IdleTimeout ends it. It then waits for
+// the open connections to finish and returns. A clean stop returns nil.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return ErrServerStopped
+	}
+	s.ln = ln
+	if s.conns == nil {
+		s.conns = make(map[net.Conn]struct{})
+		s.sessions = make(map[*session]struct{})
+	}
+	if s.IdleTimeout > 0 {
+		s.idle = time.AfterFunc(s.IdleTimeout, s.idleExpired)
+	}
+	s.mu.Unlock()
+
+	err := s.acceptLoop(ln)
+	s.StopAccepting()
+	s.wg.Wait()
+	return err
+}
+
+func (s *Server) acceptLoop(ln net.Listener) error {
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.isStopped() || errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				// Out of file descriptors and the like: back off as
+				// net/http does, and keep the listener.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.logger().Warn("accept failed; retrying", "err", err, "delay", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		if !s.track(c) {
+			c.Close()
+			return nil
+		}
+		go s.serveConn(c)
+	}
+}
+
+// track registers an accepted connection; false means the server stopped.
+func (s *Server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+func (s *Server) isStopped() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopped
+}
+
+// StopAccepting closes the listener. Open sessions go on; Serve returns when
+// they have ended.
+func (s *Server) StopAccepting() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	if s.ln != nil {
+		s.ln.Close()
+	}
+}
+
+// Shutdown stops accepting, closes every open session with 1001 (going away)
+// and drops connections still in their handshake. It returns once every
+// connection has ended, or with ctx's error when ctx ends first, after
+// closing what is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.StopAccepting()
+	s.CloseSessions(ws.StatusGoingAway, "Server shutting down")
+
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// CloseSessions sends a close frame with code and reason to every open
+// session and drops connections still in their handshake. Sessions then end
+// as after any close of ours: the client's close reply, or CloseTimeout.
+func (s *Server) CloseSessions(code ws.StatusCode, reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inSession := make(map[net.Conn]bool, len(s.sessions))
+	for ss := range s.sessions {
+		inSession[ss.client] = true
+		go ss.closeWith(code, reason)
+	}
+	for c := range s.conns {
+		if !inSession[c] {
+			c.Close()
+		}
+	}
+}
+
+// ActiveSessions reports how many WebSocket sessions are open.
+func (s *Server) ActiveSessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}
+
+func (s *Server) addSession(ss *session) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.RunOnce {
+		if s.nextID > 0 {
+			return false
+		}
+		s.stopped = true
+		if s.ln != nil {
+			s.ln.Close()
+		}
+	}
+	s.nextID++
+	s.sessions[ss] = struct{}{}
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	return true
+}
+
+func (s *Server) removeSession(ss *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, ss)
+	if len(s.sessions) == 0 && s.idle != nil && !s.stopped {
+		s.idle.Reset(s.IdleTimeout)
+	}
+}
+
+func (s *Server) idleExpired() {
+	s.mu.Lock()
+	busy := len(s.sessions) > 0
+	s.mu.Unlock()
+	if busy {
+		return
+	}
+	s.logger().Info("listener exit due to --idle-timeout", "seconds", s.IdleTimeout.Seconds())
+	s.StopAccepting()
+}
+
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}

@@ -1,0 +1,64 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"time"
+)
+
+// Endpoint is where a session's bytes go: a TCP address or a Unix socket,
+// optionally spoken to over TLS.
+type Endpoint struct {
+	// Network is "tcp" (also "tcp4", "tcp6") or "unix". Empty means "tcp".
+	Network string
+	// Address is host:port for TCP, a path for Unix sockets.
+	Address string
+	// TLS, if set, wraps the target connection in a TLS client.
+	TLS *tls.Config
+	// Label, if set, names the endpoint in logs instead of the address
+	// (e.g. the wrapped command).
+	Label string
+}
+
+func (e Endpoint) network() string {
+	if e.Network == "" {
+		return "tcp"
+	}
+	return e.Network
+}
+
+// String names the endpoint for logs.
+func (e Endpoint) String() string {
+	s := e.Address
+	if e.Label != "" {
+		s = e.Label
+	} else if e.network() == "unix" {
+		s = "unix socket " + e.Address
+	}
+	if e.TLS != nil {
+		s += " (using SSL)"
+	}
+	return s
+}
+
+func (e Endpoint) dial(ctx context.Context, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout, KeepAlive: 15 * time.Second}
+	c, err := d.DialContext(ctx, e.network(), e.Address)
+	if err != nil {
+		return nil, err
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	if e.TLS == nil {
+		return c, nil
+	}
+	tc := tls.Client(c, e.TLS)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("TLS handshake with %s: %w", e.Address, err)
+	}
+	return tc, nil
+}

@@ -1,0 +1,113 @@
+package gateway
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// frameHeadroom is the space kept in front of a payload so that the frame
+// header can be written in place and header and payload leave in one write.
+const frameHeadroom = ws.MaxHeaderSize - 4 // server frames are never masked
+
+// errCloseSent is returned for writes after our close frame: RFC 6455 allows
+// no data frames after it.
+var errCloseSent = errors.New("gateway: close frame already sent")
+
+// frameWriter is the single writer of a client connection. Every frame is
+// written whole under one lock, so pongs from the reading side never
+// interleave with data frames from the target side.
+type frameWriter struct {
+	mu        sync.Mutex
+	conn      net.Conn
+	timeout   time.Duration
+	closeSent bool
+	ctl       [frameHeadroom + ws.MaxControlFramePayloadSize]byte
+}
+
+// writeFrame sends buf[frameHeadroom:] as one unfragmented frame of type op.
+// buf must have frameHeadroom bytes of room before the payload.
+func (w *frameWriter) writeFrame(op ws.OpCode, buf []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closeSent {
+		return errCloseSent
+	}
+	return w.writeLocked(op, buf)
+}
+
+func (w *frameWriter) writeLocked(op ws.OpCode, buf []byte) error {
+	payload := len(buf) - frameHeadroom
+	start := frameHeadroom - headerLen(payload)
+	putHeader(buf[start:frameHeadroom], op, payload)
+	w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+	_, err := w.conn.Write(buf[start:])
+	return err
+}
+
+// writeControl sends a control frame with payload p (at most 125 bytes).
+func (w *frameWriter) writeControl(op ws.OpCode, p []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closeSent {
+		return errCloseSent
+	}
+	if op == ws.OpClose {
+		w.closeSent = true
+	}
+	n := copy(w.ctl[frameHeadroom:], p)
+	return w.writeLocked(op, w.ctl[:frameHeadroom+n])
+}
+
+// sendClose sends our close frame once; later calls do nothing and report
+// false.
+func (w *frameWriter) sendClose(code ws.StatusCode, reason string) (bool, error) {
+	var body []byte
+	if code != 0 {
+		if len(reason) > ws.MaxControlFramePayloadSize-2 {
+			reason = reason[:ws.MaxControlFramePayloadSize-2]
+		}
+		body = ws.NewCloseFrameBody(code, reason)
+	}
+	err := w.writeControl(ws.OpClose, body)
+	if errors.Is(err, errCloseSent) {
+		return false, nil
+	}
+	return true, err
+}
+
+func (w *frameWriter) isCloseSent() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closeSent
+}
+
+// headerLen is the size of an unmasked frame header for a payload of n bytes.
+func headerLen(n int) int {
+	switch {
+	case n <= 125:
+		return 2
+	case n <= 0xffff:
+		return 4
+	default:
+		return 10
+	}
+}
+
+// putHeader encodes an unmasked, final frame header into dst, which is
+// exactly headerLen(n) bytes long, through gobwas/ws's encoder.
+func putHeader(dst []byte, op ws.OpCode, n int) {
+	sw := sliceWriter{dst: dst[:0]}
+	var scratch [ws.MaxHeaderSize]byte
+	ws.WriteHeaderBuffer(&sw, ws.Header{Fin: true, OpCode: op, Length: int64(n)}, scratch[:])
+}
+
+type sliceWriter struct{ dst []byte }
+
+func (s *sliceWriter) Write(p []byte) (int, error) {
+	s.dst = append(s.dst, p...)
+	return len(p), nil
+}

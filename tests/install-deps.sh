@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs the system programs the end-to-end tests drive, from Debian's
+# packages, when running as root (as CI does). As another user it only
+# reports what is missing; the tests then fail with a clear message rather
+# than being skipped in CI.
+set -eu
+
+PKGS="socat websockify"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" = 0 ]; then
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >/dev/null
+	# shellcheck disable=SC2086
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+else
+	echo "tests/install-deps.sh: not root; please install:$missing" >&2
+fi
