@@ -4,4 +4,12 @@ go 1.26.8
 
 require github.com/gobwas/ws v1.5.0
 
-require github.com/gobwas/httphead v0.1.0 // indirect
+require (
+	github.com/coder/websocket v1.8.15 // indirect
+	github.com/cpuguy83/go-md2man/v2 v2.0.7 // indirect
+	github.com/gobwas/httphead v0.1.0 // indirect
+	github.com/russross/blackfriday/v2 v2.1.0 // indirect
+	github.com/urfave/cli/v2 v2.27.7 // indirect
+	github.com/xrash/smetrics v0.0.0-20240521201337-686a1a2994c1 // indirect
+	go.uber.org/goleak v1.3.0 // indirect
+)

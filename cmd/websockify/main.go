@@ -1,0 +1,52 @@
+// Command websockify relays WebSocket connections to TCP or Unix sockets,
+// and can wrap a program so that its listening port speaks WebSocket. It
+// accepts the command lines of the reference Python websockify.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/websockify-go/websockify/options"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(run(os.Args))
+}
+
+// run maps the outcome of the command to an exit status: 0 on success, 2
+// for command-line mistakes (as the reference), the wrapped program's status
+// in --wrap-mode=exit, and 1 for every other failure.
+func run(argv []string) int {
+	cfg, rb, err := options.Parse(argv, version, os.Stdout)
+	if err == nil {
+		if rb != nil {
+			err = runRebind(rb)
+		} else {
+			err = serve(context.Background(), cfg)
+		}
+	}
+	return exitCode(err)
+}
+
+func exitCode(err error) int {
+	if err == nil || errors.Is(err, options.ErrHelp) {
+		return 0
+	}
+	var ue *options.UsageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(os.Stderr, "websockify: error: %v\nTry 'websockify --help' for the usage.\n", err)
+		return 2
+	}
+	var se interface{ ExitStatus() int }
+	if errors.As(err, &se) {
+		return se.ExitStatus()
+	}
+	fmt.Fprintf(os.Stderr, "websockify: error: %v\n", err)
+	return 1
+}

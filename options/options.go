@@ -1,0 +1,311 @@
+package options
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+)
+
+// Config is a validated command line.
+type Config struct {
+	Listen     HostPort // when neither UnixListen nor Inetd
+	UnixListen string   // path of a Unix socket to listen on
+	UnixMode   os.FileMode
+	Inetd      bool // listening socket on stdin
+	PreferIPv6 bool
+
+	Target     HostPort // when neither UnixTarget nor Wrap
+	UnixTarget string
+
+	Wrap      []string // PROGRAM ARGS after "--"
+	WrapMode  string   // exit, ignore or respawn
+	WrapGrace time.Duration
+	RebindSO  string // override for the embedded shim
+
+	Verbose     bool
+	Traffic     bool
+	LogFile     string
+	RunOnce     bool
+	Timeout     time.Duration
+	IdleTimeout time.Duration
+	Heartbeat   time.Duration
+
+	MaxFrameSize     int64
+	MaxHeaderBytes   int
+	HandshakeTimeout time.Duration
+
+	// Warnings are notes for the log about accepted but inert options.
+	Warnings []string
+}
+
+// Rebind is the "websockify rebind OLD_PORT NEW_PORT COMMAND..." helper.
+type Rebind struct {
+	OldPort, NewPort int
+	Argv             []string
+	RebindSO         string
+}
+
+// ErrHelp is returned by Parse when help or the version was printed.
+var ErrHelp = errors.New("help requested")
+
+// UsageError is a command line mistake; main exits 2 for it, as the
+// reference does.
+type UsageError struct{ msg string }
+
+func (e *UsageError) Error() string { return e.msg }
+
+func usageErrorf(format string, a ...any) error {
+	return &UsageError{fmt.Sprintf(format, a...)}
+}
+
+// UsageText is the synopsis shown by --help.
+const UsageText = `websockify [options] [source_addr:]source_port target_addr:target_port
+websockify [options] --unix-target=FILE [source_addr:]source_port
+websockify [options] --unix-listen=FILE target_addr:target_port
+websockify [options] --inetd target_addr:target_port
+websockify [options] [source_addr:]source_port -- PROGRAM [ARGS...]
+websockify rebind OLD_PORT NEW_PORT PROGRAM [ARGS...]`
+
+// Parse reads argv (with the program name first). It returns either a
+// *Config for the gateway or a *Rebind for the helper subcommand. Help and
+// version output go to out; ErrHelp is returned after them.
+func Parse(argv []string, version string, out io.Writer) (cfg *Config, rb *Rebind, err error) {
+	if len(argv) > 1 && argv[1] == "rebind" {
+		rb, err := parseRebind(argv[2:])
+		return nil, rb, err
+	}
+	fl := flags()
+	args, wrap, hasWrap := splitWrap(argv[1:])
+	args = reorder(fl, args)
+
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	app := &cli.App{
+		Name:            filepath.Base(argv[0]),
+		Usage:           "WebSocket to TCP gateway, compatible with websockify",
+		UsageText:       UsageText,
+		Version:         version,
+		Flags:           fl,
+		HideHelpCommand: true,
+		Writer:          out,
+		ErrWriter:       out,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			msg := err.Error()
+			if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+				msg = "no such option: -" + strings.TrimLeft(name, "-")
+				if len(name) > 2 {
+					msg = "no such option: --" + strings.TrimLeft(name, "-")
+				}
+			}
+			return &UsageError{msg}
+		},
+		Action: func(c *cli.Context) error {
+			var err error
+			cfg, err = build(c, c.Args().Slice(), wrap, hasWrap)
+			return err
+		},
+	}
+	if err := app.Run(append([]string{argv[0]}, args...)); err != nil {
+		return nil, nil, err
+	}
+	if cfg == nil {
+		return nil, nil, ErrHelp
+	}
+	return cfg, nil, nil
+}
+
+// splitWrap separates "PROGRAM ARGS" after the first "--".
+func splitWrap(args []string) (rest, wrap []string, ok bool) {
+	i := slices.Index(args, "--")
+	if i < 0 {
+		return args, nil, false
+	}
+	return args[:i], args[i+1:], true
+}
+
+// reorder moves options ahead of positionals, so that options may follow
+// positionals as the reference (optparse) allows: "5901 --wrap-mode=ignore".
+func reorder(fl []cli.Flag, args []string) []string {
+	takesValue := map[string]bool{}
+	for _, f := range fl {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	var opts, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		opts = append(opts, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if takesValue[name] && i+1 < len(args) {
+			i++
+			opts = append(opts, args[i])
+		}
+	}
+	return append(opts, pos...)
+}
+
+func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
+	for _, name := range unsupported {
+		if c.IsSet(name) {
+			return nil, fmt.Errorf("--%s is not supported yet", name)
+		}
+	}
+	cfg := &Config{
+		Verbose:          c.Bool(flagVerbose),
+		Traffic:          c.Bool(flagTraffic),
+		LogFile:          c.String(flagLogFile),
+		RunOnce:          c.Bool(flagRunOnce),
+		PreferIPv6:       c.Bool(flagPreferIPv6),
+		Inetd:            c.Bool(flagInetd),
+		UnixListen:       c.String(flagUnixListen),
+		UnixTarget:       c.String(flagUnixTarget),
+		WrapMode:         c.String(flagWrapMode),
+		RebindSO:         c.String(flagRebindSO),
+		MaxFrameSize:     c.Int64(flagMaxFrameSize),
+		MaxHeaderBytes:   c.Int(flagMaxHeaderBytes),
+		UnixMode:         0o600,
+		Wrap:             wrap,
+		HandshakeTimeout: time.Duration(c.Int(flagHandshakeTimeout)) * time.Second,
+		WrapGrace:        time.Duration(c.Int(flagWrapGrace)) * time.Second,
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{{flagTimeout, &cfg.Timeout}, {flagIdleTimeout, &cfg.IdleTimeout}, {flagHeartbeat, &cfg.Heartbeat}} {
+		n := c.Int(d.name)
+		if n < 0 {
+			return nil, usageErrorf("--%s must not be negative", d.name)
+		}
+		*d.dst = time.Duration(n) * time.Second
+	}
+	if c.Bool(flagLibserver) {
+		cfg.Warnings = append(cfg.Warnings, "--libserver ignored: this implementation has a single engine")
+	}
+	if err := cfg.checkLimits(); err != nil {
+		return nil, err
+	}
+	switch cfg.WrapMode {
+	case "exit", "ignore", "respawn":
+	default:
+		return nil, usageErrorf("option --wrap-mode: invalid choice: %q (choose from 'exit', 'ignore', 'respawn')", cfg.WrapMode)
+	}
+	if c.IsSet(flagUnixListenMod) {
+		m, err := strconv.ParseUint(c.String(flagUnixListenMod), 8, 32)
+		if err != nil || m > 0o777 {
+			return nil, usageErrorf("Error parsing listen unix socket mode")
+		}
+		cfg.UnixMode = os.FileMode(m)
+	}
+	if cfg.Inetd && cfg.UnixListen != "" {
+		return nil, usageErrorf("--inetd and --unix-listen cannot be used together")
+	}
+	if cfg.LogFile != "" {
+		abs, err := filepath.Abs(cfg.LogFile)
+		if err != nil {
+			return nil, fmt.Errorf("log file: %w", err)
+		}
+		cfg.LogFile = abs
+	}
+	return cfg, cfg.positionals(pos, hasWrap)
+}
+
+func (cfg *Config) checkLimits() error {
+	if cfg.MaxFrameSize < 126 {
+		return usageErrorf("--%s must be at least 126 bytes", flagMaxFrameSize)
+	}
+	if cfg.MaxHeaderBytes < 1024 {
+		return usageErrorf("--%s must be at least 1024 bytes", flagMaxHeaderBytes)
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		return usageErrorf("--%s must be positive", flagHandshakeTimeout)
+	}
+	if cfg.WrapGrace < 0 {
+		return usageErrorf("--%s must not be negative", flagWrapGrace)
+	}
+	return nil
+}
+
+// positionals reads the listen address, then the target, as the
+// reference does (§1.3), with the wrapped program after "--".
+func (cfg *Config) positionals(pos []string, hasWrap bool) error {
+	if hasWrap {
+		if len(cfg.Wrap) == 0 {
+			return usageErrorf("No program to wrap after '--'")
+		}
+		if cfg.Inetd || cfg.UnixListen != "" {
+			return usageErrorf("Wrapping a program needs a listen port; it cannot be combined with --inetd or --unix-listen")
+		}
+		if cfg.UnixTarget != "" {
+			return usageErrorf("--unix-target cannot be combined with a wrapped program")
+		}
+	}
+	if !cfg.Inetd && cfg.UnixListen == "" {
+		if len(pos) == 0 {
+			return usageErrorf("Too few arguments")
+		}
+		l, err := parseListen(pos[0])
+		if err != nil {
+			return err
+		}
+		if hasWrap && l.Port == 0 {
+			return usageErrorf("Wrapping a program needs a fixed listen port")
+		}
+		cfg.Listen = l
+		pos = pos[1:]
+	}
+	if !hasWrap && cfg.UnixTarget == "" {
+		if len(pos) == 0 {
+			return usageErrorf("Too few arguments")
+		}
+		t, err := parseTarget(pos[0])
+		if err != nil {
+			return err
+		}
+		cfg.Target = t
+		pos = pos[1:]
+	}
+	if len(pos) > 0 {
+		return usageErrorf("Too many arguments")
+	}
+	return nil
+}
+
+func parseRebind(args []string) (*Rebind, error) {
+	const usage = "Usage: websockify rebind OLD_PORT NEW_PORT PROGRAM [ARGS...]"
+	rb := &Rebind{RebindSO: os.Getenv("WEBSOCKIFY_REBIND_SO")}
+	if len(args) < 3 {
+		return nil, usageErrorf("%s", usage)
+	}
+	var err error
+	if rb.OldPort, err = parsePort(args[0]); err != nil {
+		return nil, usageErrorf("OLD_PORT: %v\n%s", err, usage)
+	}
+	if rb.NewPort, err = parsePort(args[1]); err != nil {
+		return nil, usageErrorf("NEW_PORT: %v\n%s", err, usage)
+	}
+	rb.Argv = args[2:]
+	if rb.Argv[0] == "--" {
+		rb.Argv = rb.Argv[1:]
+	}
+	if len(rb.Argv) == 0 {
+		return nil, usageErrorf("%s", usage)
+	}
+	return rb, nil
+}
