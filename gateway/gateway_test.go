@@ -316,3 +316,5 @@ func TestHeaderLen(t *testing.T) {
 		}
 	}
 }
+
+func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
