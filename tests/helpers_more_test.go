@@ -1,0 +1,294 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recConn is one backend connection that records every byte it receives.
+type recConn struct {
+	mu   sync.Mutex
+	data []byte
+	done chan struct{} // closed once the proxy ended the connection (EOF or error)
+}
+
+func (r *recConn) bytes() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]byte(nil), r.data...)
+}
+
+// waitEnd waits for the proxy to end the target connection and returns what
+// the backend received.
+func (r *recConn) waitEnd(t testing.TB, timeout time.Duration) []byte {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(timeout):
+		t.Fatalf("the proxy did not close the target connection within %v (got %d bytes)", timeout, len(r.bytes()))
+	}
+	return r.bytes()
+}
+
+// recordingBackend starts a TCP backend that records what each connection
+// receives and, with echo, sends it back. Connections are delivered on the
+// returned channel in accept order.
+func recordingBackend(t testing.TB, echo bool) (*echoServer, <-chan *recConn) {
+	t.Helper()
+	conns := make(chan *recConn, 100)
+	be := startBackend(t, func(c net.Conn) { serveRecorder(c, echo, conns) })
+	return be, conns
+}
+
+func serveRecorder(c net.Conn, echo bool, conns chan<- *recConn) {
+	rc := &recConn{done: make(chan struct{})}
+	conns <- rc
+	defer close(rc.done)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			rc.mu.Lock()
+			rc.data = append(rc.data, buf[:n]...)
+			rc.mu.Unlock()
+			if echo {
+				if _, werr := c.Write(buf[:n]); werr != nil {
+					return
+				}
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// nextConn returns the backend's next connection.
+func nextConn(t testing.TB, conns <-chan *recConn) *recConn {
+	t.Helper()
+	select {
+	case c := <-conns:
+		return c
+	case <-time.After(10 * time.Second):
+		t.Fatal("the proxy never connected to the backend")
+		return nil
+	}
+}
+
+// readData reads data frames until n payload bytes arrived; control frames
+// are not expected in between.
+func (rc *rawConn) readData(n int, timeout time.Duration) []byte {
+	rc.t.Helper()
+	rc.c.SetReadDeadline(time.Now().Add(timeout))
+	var got []byte
+	for len(got) < n {
+		f, err := rc.readFrame()
+		if err != nil {
+			rc.t.Fatalf("reading data after %d of %d bytes: %v", len(got), n, err)
+		}
+		if f.op != 2 || !f.fin || f.rsv != 0 {
+			rc.t.Fatalf("got frame op=%#x fin=%v rsv=%d (%q) while reading data", f.op, f.fin, f.rsv, trunc(f.payload))
+		}
+		got = append(got, f.payload...)
+	}
+	return got
+}
+
+// closeFrame reads frames until a close frame and returns its raw payload;
+// data frames before it are returned concatenated; any other frame fails
+// the test.
+func (rc *rawConn) closeFrame(timeout time.Duration) (payload, data []byte) {
+	rc.t.Helper()
+	rc.c.SetReadDeadline(time.Now().Add(timeout))
+	for {
+		f, err := rc.readFrame()
+		if err != nil {
+			rc.t.Fatalf("waiting for a close frame: %v", err)
+		}
+		switch f.op {
+		case 8:
+			return f.payload, data
+		case 2:
+			data = append(data, f.payload...)
+		default:
+			rc.t.Fatalf("unexpected frame op=%#x %q before the close frame", f.op, trunc(f.payload))
+		}
+	}
+}
+
+// framesUntilEOF reads frames until the server ends TCP and returns them.
+func (rc *rawConn) framesUntilEOF(timeout time.Duration) []rawFrame {
+	rc.t.Helper()
+	rc.c.SetReadDeadline(time.Now().Add(timeout))
+	var fs []rawFrame
+	for {
+		f, err := rc.readFrame()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				rc.t.Fatalf("server did not close the TCP connection within %v", timeout)
+			}
+			return fs
+		}
+		fs = append(fs, f)
+	}
+}
+
+func trunc(b []byte) []byte {
+	if len(b) > 40 {
+		return b[:40]
+	}
+	return b
+}
+
+func randBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// concat joins frames (or any byte slices) into one write.
+func concat(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+
+// rssKiB reads VmRSS of a process from /proc.
+func rssKiB(t testing.TB, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatalf("read /proc status: %v", err)
+	}
+	m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("no VmRSS in /proc/%d/status", pid)
+	}
+	n, _ := strconv.Atoi(string(m[1]))
+	return n
+}
+
+// startProxyCmd runs websockify like startProxyNoWait, letting setup adjust
+// the command (stdin, environment, working directory) before it starts.
+func startProxyCmd(t testing.TB, setup func(*exec.Cmd), args ...string) *proxy {
+	t.Helper()
+	p := &proxy{t: t, stderr: newSyncBuffer(), stdout: newSyncBuffer(), done: make(chan struct{})}
+	p.cmd = exec.Command(wsBinary, args...)
+	p.cmd.Stderr = p.stderr
+	p.cmd.Stdout = p.stdout
+	if setup != nil {
+		setup(p.cmd)
+	}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start websockify: %v", err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("websockify %s stderr:\n%s", strings.Join(args, " "), p.stderr.String())
+		}
+	})
+	return p
+}
+
+// exited reports whether the process has ended, without waiting.
+func (p *proxy) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// runCLI runs websockify to completion and returns its exit status, stdout
+// and stderr.
+func runCLI(t testing.TB, bin string, args ...string) (int, string, string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	done := make(chan error, 1)
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", bin, err)
+	}
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("%s %q did not exit within 20s; stderr:\n%s", bin, args, errb.String())
+	}
+	return cmd.ProcessState.ExitCode(), out.String(), errb.String()
+}
+
+// rawHandshakeOn performs a client handshake over an existing connection
+// (for Unix sockets and inherited listeners) and returns the raw client.
+func rawHandshakeOn(t testing.TB, c net.Conn, extra ...string) (*rawConn, *http.Response) {
+	t.Helper()
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	k := base64.StdEncoding.EncodeToString(randBytes(16))
+	req := "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: " + k + "\r\nSec-WebSocket-Version: 13\r\n"
+	for _, h := range extra {
+		req += h + "\r\n"
+	}
+	if _, err := io.WriteString(c, req+"\r\n"); err != nil {
+		t.Fatalf("write handshake: %v", err)
+	}
+	rc := &rawConn{t: t, c: c, br: bufio.NewReader(c)}
+	resp, err := http.ReadResponse(rc.br, nil)
+	if err != nil {
+		t.Fatalf("read handshake response: %v", err)
+	}
+	rc.resp = resp
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		sum := sha1.Sum([]byte(k + wsGUID))
+		if got, want := resp.Header.Get("Sec-WebSocket-Accept"), base64.StdEncoding.EncodeToString(sum[:]); got != want {
+			t.Fatalf("Sec-WebSocket-Accept = %q; want %q", got, want)
+		}
+	}
+	return rc, resp
+}
+
+// echoOnce sends payload as one binary frame and checks it comes back.
+func (rc *rawConn) echoOnce(payload []byte) {
+	rc.t.Helper()
+	rc.sendFrame(2, payload)
+	if got := rc.readData(len(payload), 10*time.Second); !bytes.Equal(got, payload) {
+		rc.t.Fatalf("echo %q; want %q", trunc(got), trunc(payload))
+	}
+}
+
+// hugeHeader is a masked binary frame header declaring n payload bytes,
+// with no payload.
+func hugeHeader(n uint64) []byte {
+	h := []byte{0x82, 0x80 | 127}
+	h = binary.BigEndian.AppendUint64(h, n)
+	return append(h, 1, 2, 3, 4)
+}
