@@ -61,6 +61,11 @@ func (s *Server) serveConn(c net.Conn) {
 
 	req, err := http.ReadRequest(br)
 	if err != nil {
+		if cr.n == 0 {
+			// The cap cut the request; the parser may report that as a
+			// malformed line rather than as our error.
+			err = errHeaderTooLarge
+		}
 		s.rejectBadRequest(c, log, err)
 		return
 	}

@@ -268,6 +268,8 @@ func (ss *session) failRead(err error) error {
 		ce = &closeError{ws.StatusMessageTooBig, "Frame too large", err}
 	case errors.As(err, &pe):
 		ce = &closeError{ws.StatusProtocolError, "Protocol error: " + string(pe), err}
+	case errors.Is(err, ws.ErrHeaderLengthMSB), errors.Is(err, ws.ErrHeaderLengthUnexpected):
+		ce = &closeError{ws.StatusProtocolError, "Protocol error: Invalid frame length", err}
 	case errors.Is(err, errPeerClosed):
 		return err
 	default:
