@@ -33,7 +33,7 @@ func FuzzHandshake(f *testing.F) {
 		s.wg.Add(1)
 		s.conns[server] = struct{}{}
 		done := make(chan struct{})
-		go func() { s.serveConn(server); close(done) }()
+		go func() { s.serveConn(server, 1); close(done) }()
 		client.SetDeadline(time.Now().Add(5 * time.Second))
 		go func() { client.Write(req); client.Write([]byte("\r\n\r\n")) }()
 		resp, _ := io.ReadAll(io.LimitReader(client, 1<<20))

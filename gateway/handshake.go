@@ -2,10 +2,11 @@ package gateway
 
 import (
 	"bufio"
-	"crypto/tls"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -44,18 +45,26 @@ func (c *capReader) Read(p []byte) (int, error) {
 
 var errHeaderTooLarge = errors.New("gateway: request header too large")
 
-// serveConn runs one accepted connection: handshake, then session or HTTP.
-func (s *Server) serveConn(c net.Conn) {
-	defer s.untrack(c)
-	defer c.Close()
+// serveConn runs one accepted connection: sniffing, handshake, then the
+// session or the HTTP answer.
+func (s *Server) serveConn(raw net.Conn, id uint64) {
+	defer s.untrack(raw)
+	defer raw.Close()
 
-	if tc, ok := c.(*net.TCPConn); ok {
+	if tc, ok := raw.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 		tc.SetKeepAlive(true)
 	}
-	log := s.logger().With("client", peerName(c))
+	log := s.logger().With("client", peerName(raw))
 
-	c.SetDeadline(time.Now().Add(s.handshakeTimeout()))
+	// One deadline covers everything before the upgrade: the first byte,
+	// the TLS handshake, the request and our response.
+	raw.SetDeadline(time.Now().Add(s.handshakeTimeout()))
+	c, tlsState, ok := s.sniff(raw, log)
+	if !ok {
+		return
+	}
+	info := &ConnInfo{ID: id, RemoteAddr: raw.RemoteAddr().String(), TLS: tlsState}
 	cr := &capReader{r: c, n: s.maxHeaderBytes()}
 	br := bufio.NewReaderSize(cr, 4096)
 
@@ -69,25 +78,16 @@ func (s *Server) serveConn(c net.Conn) {
 		s.rejectBadRequest(c, log, err)
 		return
 	}
-	req.RemoteAddr = c.RemoteAddr().String()
+	req.RemoteAddr = info.RemoteAddr
+	req.TLS = tlsState
+	req = req.WithContext(context.WithValue(req.Context(), connInfoKey{}, info))
 
 	if !isUpgrade(req) {
 		s.serveHTTP(c, br, req, log)
 		return
 	}
-
-	target := s.Target
-	if s.Route != nil {
-		target, err = s.Route(req)
-		if err != nil {
-			var he *HTTPError
-			if !errors.As(err, &he) {
-				he = &HTTPError{Status: http.StatusForbidden, Err: err}
-			}
-			log.Warn("request refused", "status", he.Status, "err", he.Err)
-			writeHTTPError(c, req.Method, he.Status, he.Message, he.Header)
-			return
-		}
+	if !s.admit(c, req, info, log) {
+		return
 	}
 
 	proto, ok := chooseProtocol(req.Header.Values("Sec-WebSocket-Protocol"))
@@ -108,9 +108,10 @@ func (s *Server) serveConn(c net.Conn) {
 	}
 	// Past the upgrade: lift the header cap and the handshake deadline.
 	cr.n = -1
-	c.SetDeadline(time.Time{})
+	raw.SetDeadline(time.Time{})
 
-	ss := newSession(s, c, br, proto, target, log)
+	ss := newSession(s, c, br, proto, info.Target, log)
+	ss.raw = raw
 	if !s.addSession(ss) {
 		// --run-once: a second session raced the first one in.
 		ss.closeWith(statusTryAgainLater, "Server is busy")
@@ -121,16 +122,50 @@ func (s *Server) serveConn(c net.Conn) {
 	if req.URL.Path != "/" {
 		log = log.With("path", req.URL.RequestURI())
 	}
-	if isTLS(c) {
+	if tlsState != nil {
 		log.Info("SSL/TLS (wss://) WebSocket connection")
 	} else {
 		log.Info("Plain non-SSL (ws://) WebSocket connection")
 	}
 	ss.log = log
+	if s.Recorder != nil {
+		rec, err := s.Recorder(info)
+		if err != nil {
+			log.Error("cannot record the session", "err", err)
+			ss.closeWith(ws.StatusInternalServerError, "Recording failed")
+			ss.lingerClient()
+			return
+		}
+		defer rec.Close()
+		ss.rec = rec
+	}
 	ss.run()
 	if s.RunOnce {
 		log.Info("exiting due to --run-once")
 	}
+}
+
+// admit routes and authorizes a WebSocket request before the upgrade,
+// answering refusals with their HTTP status.
+func (s *Server) admit(c net.Conn, req *http.Request, info *ConnInfo, log *slog.Logger) bool {
+	info.Target = s.Target
+	var err error
+	if s.Route != nil {
+		info.Target, err = s.Route(req)
+	}
+	if err == nil && s.Authorize != nil {
+		err = s.Authorize(req, info)
+	}
+	if err == nil {
+		return true
+	}
+	var he *HTTPError
+	if !errors.As(err, &he) {
+		he = &HTTPError{Status: http.StatusForbidden, Err: err}
+	}
+	log.Warn("request refused", "status", he.Status, "err", he.Err)
+	writeHTTPError(c, req.Method, he.Status, he.Message, he.Header)
+	return false
 }
 
 // rejectBadRequest answers a request that could not be read, when there is
@@ -241,9 +276,4 @@ func peerName(c net.Conn) string {
 		return la.String()
 	}
 	return "unix"
-}
-
-func isTLS(c net.Conn) bool {
-	_, ok := c.(*tls.Conn)
-	return ok
 }

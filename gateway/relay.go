@@ -27,6 +27,8 @@ var bufPool = sync.Pool{New: func() any {
 // session is one upgraded WebSocket connection and its target.
 type session struct {
 	srv      *Server
+	raw      net.Conn // the accepted connection under client (TLS or not)
+	rec      Recorder // nil unless recording
 	client   net.Conn
 	br       *bufio.Reader
 	w        frameWriter
@@ -56,6 +58,7 @@ func newSession(s *Server, c net.Conn, br *bufio.Reader, proto string, ep Endpoi
 		ended:    make(chan struct{}),
 	}
 	ss.w.conn = c
+	ss.raw = c
 	ss.w.timeout = s.writeTimeout()
 	if s.Traffic != nil {
 		ss.traffic = &traffic{w: s.Traffic}
@@ -149,6 +152,9 @@ func (ss *session) pump(src io.Reader, buf []byte) error {
 	for {
 		n, rerr := src.Read(buf)
 		if n > 0 {
+			if ss.rec != nil {
+				ss.rec.ClientData(buf[:n])
+			}
 			if _, err := ss.target.Write(buf[:n]); err != nil {
 				ss.closeWith(ws.StatusInternalServerError, "Target connection failed")
 				return &targetError{err}
@@ -201,6 +207,9 @@ func (ss *session) copyToClient() {
 		n, rerr := ss.target.Read(buf[frameHeadroom : frameHeadroom+readSize])
 		if n > 0 && !discard {
 			ss.traffic.put("{")
+			if ss.rec != nil {
+				ss.rec.TargetData(buf[frameHeadroom : frameHeadroom+n])
+			}
 			frame := buf[:frameHeadroom+n]
 			if ss.base64 {
 				m := base64.StdEncoding.EncodedLen(n)

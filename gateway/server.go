@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -35,6 +36,25 @@ type Server struct {
 	// upgrade. An *HTTPError it returns is sent to the client as an HTTP
 	// response; any other error becomes 403 Forbidden.
 	Route func(r *http.Request) (Endpoint, error)
+
+	// Authorize, if set, runs for every WebSocket request after Route and
+	// before the upgrade; an error refuses it like a Route error.
+	Authorize func(r *http.Request, info *ConnInfo) error
+
+	// Recorder, if set, is called when a session starts; what it returns
+	// sees every byte relayed in both directions. An error ends the
+	// session with 1011.
+	Recorder func(info *ConnInfo) (Recorder, error)
+
+	// TLS, if set, serves connections that start with a TLS handshake
+	// record over TLS, on the same port as plain ones.
+	TLS *tls.Config
+
+	// SSLOnly refuses connections that do not start with TLS.
+	SSLOnly bool
+
+	// FlashPolicy answers Flash's <policy-file-request/> with FlashPolicy.
+	FlashPolicy bool
 
 	// HTTP serves requests that are not WebSocket upgrades. If nil, they get
 	// 405 Method Not Allowed (501 for unknown methods), as the reference
@@ -92,7 +112,37 @@ type Server struct {
 	wg       sync.WaitGroup
 	stopped  bool
 	idle     *time.Timer
-	nextID   uint64
+	started  uint64 // sessions upgraded so far
+	accepted uint64 // connections accepted so far
+}
+
+// ConnInfo describes an accepted connection to the hooks.
+type ConnInfo struct {
+	// ID numbers accepted connections from 1, as the reference's handler
+	// ids do (record files are named after it).
+	ID         uint64
+	RemoteAddr string
+	// TLS is the connection's TLS state, nil for plain connections.
+	TLS *tls.ConnectionState
+	// Target is the session's target, once Route has chosen it.
+	Target Endpoint
+}
+
+// Recorder observes the bytes of one session. Its methods may be called
+// from two goroutines at once.
+type Recorder interface {
+	ClientData(p []byte) // bytes from the client, as written to the target
+	TargetData(p []byte) // bytes from the target, as sent to the client
+	Close() error
+}
+
+type connInfoKey struct{}
+
+// ConnInfoFrom returns the connection info of a request passed to
+// Server.HTTP, Route or Authorize.
+func ConnInfoFrom(ctx context.Context) *ConnInfo {
+	ci, _ := ctx.Value(connInfoKey{}).(*ConnInfo)
+	return ci
 }
 
 // ErrServerStopped is returned by Serve when it is called after Shutdown.
@@ -192,24 +242,27 @@ func (s *Server) acceptLoop(ln net.Listener) error {
 			return err
 		}
 		backoff = 0
-		if !s.track(c) {
+		id, ok := s.track(c)
+		if !ok {
 			c.Close()
 			return nil
 		}
-		go s.serveConn(c)
+		go s.serveConn(c, id)
 	}
 }
 
-// track registers an accepted connection; false means the server stopped.
-func (s *Server) track(c net.Conn) bool {
+// track registers an accepted connection and numbers it; false means the
+// server stopped.
+func (s *Server) track(c net.Conn) (uint64, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
-		return false
+		return 0, false
 	}
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
-	return true
+	s.accepted++
+	return s.accepted, true
 }
 
 func (s *Server) untrack(c net.Conn) {
@@ -277,7 +330,7 @@ func (s *Server) CloseSessions(code ws.StatusCode, reason string) {
 	defer s.mu.Unlock()
 	inSession := make(map[net.Conn]bool, len(s.sessions))
 	for ss := range s.sessions {
-		inSession[ss.client] = true
+		inSession[ss.raw] = true
 		go ss.closeWith(code, reason)
 	}
 	for c := range s.conns {
@@ -298,7 +351,7 @@ func (s *Server) addSession(ss *session) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.RunOnce {
-		if s.nextID > 0 {
+		if s.started > 0 {
 			return false
 		}
 		s.stopped = true
@@ -306,7 +359,7 @@ func (s *Server) addSession(ss *session) bool {
 			s.ln.Close()
 		}
 	}
-	s.nextID++
+	s.started++
 	s.sessions[ss] = struct{}{}
 	if s.idle != nil {
 		s.idle.Stop()
