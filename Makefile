@@ -9,11 +9,15 @@ BIN      := bin/websockify
 SHIM     := rebind/rebind.so
 GOFILES  := $(shell find . -name '*.go' -not -path './.git/*' 2>/dev/null)
 
-.PHONY: all build test unit e2e race vet fmt-check lint bench fuzz clean deps
+.PHONY: all build run test unit e2e race vet fmt-check lint bench fuzz clean deps
 
 all: build
 
 build: $(BIN)
+
+# make run ARGS="6080 localhost:5900"
+run: $(BIN)
+	./$(BIN) $(ARGS)
 
 # The shim is built from the root rebind.c into rebind/, where go:embed
 # picks it up.
