@@ -52,8 +52,13 @@ fmt-check:
 	@out="$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*'))"; \
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
-bench: $(BIN)
+# Go benchmarks, then the load tool against the plain relay, the reference
+# (Debian's websockify) and bin/websockify. WSBENCH_SCALE=4 for bigger runs;
+# WSBENCH_FLAGS for wsbench's own flags (e.g. -only t2c,echo).
+bench: $(BIN) deps
 	$(GO) test -run='^$$' -bench=. -benchmem ./gateway/...
+	$(GO) build -o bin/wsbench ./cmd/wsbench
+	./bin/wsbench $(WSBENCH_FLAGS)
 
 fuzz: $(SHIM)
 	@for pkg in $$($(GO) list ./...); do \

@@ -1,0 +1,191 @@
+// Command wsbench measures WebSocket-to-TCP proxies side by side: the Go
+// websockify, the reference Python websockify and a plain TCP relay. It
+// starts each proxy with a real backend on loopback, drives the workloads of
+// issue #6 through it, reads the proxy's CPU time and proportional set size
+// (PSS) from /proc (summed over its process tree: the reference forks a
+// process per connection) and prints a table of medians with ratios to the
+// plain relay.
+//
+// Usage:
+//
+//	wsbench [-reps 3] [-scale 1] [-only t2c,echo] [-ours bin/websockify]
+//	        [-reference /usr/bin/websockify] [-proxy name=path]...
+//	wsbench relay LISTEN TARGET   (the plain relay, run by wsbench itself)
+//
+// WSBENCH_SCALE, if set, is the default of -scale.
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	if len(os.Args) == 4 && os.Args[1] == "relay" {
+		if err := runRelay(os.Args[2], os.Args[3]); err != nil {
+			fmt.Fprintln(os.Stderr, "wsbench relay:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "wsbench:", err)
+		os.Exit(1)
+	}
+}
+
+type proxyFlags []proxySpec
+
+func (p *proxyFlags) String() string { return "" }
+func (p *proxyFlags) Set(v string) error {
+	name, path, ok := strings.Cut(v, "=")
+	if !ok || name == "" || path == "" {
+		return fmt.Errorf("want name=path, got %q", v)
+	}
+	*p = append(*p, proxySpec{name: name, path: path})
+	return nil
+}
+
+func run() error {
+	scale := 1.0
+	if v := os.Getenv("WSBENCH_SCALE"); v != "" {
+		var err error
+		if scale, err = strconv.ParseFloat(v, 64); err != nil || scale <= 0 {
+			return fmt.Errorf("WSBENCH_SCALE=%q: want a positive number", v)
+		}
+	}
+	var extra proxyFlags
+	reps := flag.Int("reps", 3, "runs of each workload against each proxy; the table shows medians")
+	flag.Float64Var(&scale, "scale", scale, "multiplies the sizes and durations of the workloads")
+	only := flag.String("only", "", "comma-separated workloads to run (default all: "+workloadKeys()+")")
+	ours := flag.String("ours", "bin/websockify", "the Go websockify binary (empty to leave out)")
+	ref := flag.String("reference", "/usr/bin/websockify", "the reference websockify (empty to leave out)")
+	verbose := flag.Bool("v", false, "print every run")
+	flag.Var(&extra, "proxy", "another websockify-compatible binary as name=path (repeatable)")
+	flag.Parse()
+
+	specs := []proxySpec{{name: "relay"}}
+	if *ref != "" {
+		if _, err := exec.LookPath(*ref); err != nil {
+			return fmt.Errorf("reference websockify: %w (install Debian's websockify, or pass -reference '')", err)
+		}
+		specs = append(specs, proxySpec{name: "websockify-py", path: *ref, forks: true})
+	}
+	specs = append(specs, extra...)
+	if *ours != "" {
+		if _, err := os.Stat(*ours); err != nil {
+			return fmt.Errorf("our websockify: %w (run make build)", err)
+		}
+		specs = append(specs, proxySpec{name: "ours", path: *ours})
+	}
+	wls := workloads
+	if *only != "" {
+		wls = nil
+		for _, k := range strings.Split(*only, ",") {
+			w, ok := findWorkload(k)
+			if !ok {
+				return fmt.Errorf("unknown workload %q (have %s)", k, workloadKeys())
+			}
+			wls = append(wls, w)
+		}
+	}
+
+	be, err := startBackends()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "wsbench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cert, err := writeCert(dir)
+	if err != nil {
+		return err
+	}
+	e := &env{be: be, scale: scale, tls: &tls.Config{InsecureSkipVerify: true}}
+
+	start := time.Now()
+	res := newResults()
+	// Repetitions are the outer loop so that noise from other load on the
+	// machine spreads over every proxy alike.
+	for rep := 1; rep <= *reps; rep++ {
+		for _, w := range wls {
+			for _, s := range specs {
+				if w.wss && s.raw() {
+					continue
+				}
+				var c *certFiles
+				if w.wss {
+					c = cert
+				}
+				m, err := runOne(e, w, s, c)
+				res.add(w.key, s.name, m, err)
+				if *verbose {
+					if err != nil {
+						fmt.Fprintf(os.Stderr, "run %d %-8s %-14s error: %v\n", rep, w.key, s.name, err)
+					} else {
+						fmt.Fprintf(os.Stderr, "run %d %-8s %-14s %10.3f %s %v\n", rep, w.key, s.name, m.value, w.unit, m.extra)
+					}
+				}
+			}
+		}
+	}
+	host, _ := os.Hostname()
+	fmt.Printf("wsbench: %d runs each, median shown; scale %g; %s; %d CPUs; %s; %s; took %v\n\n",
+		*reps, scale, cpuModel(), runtime.NumCPU(), kernel(), host, time.Since(start).Round(time.Second))
+	res.print(os.Stdout, wls, specs)
+	return nil
+}
+
+func runOne(e *env, w workload, s proxySpec, cert *certFiles) (measure, error) {
+	p, err := s.start(w.target(e.be), cert)
+	if err != nil {
+		return measure{}, err
+	}
+	defer p.stop()
+	m, err := w.run(e, p)
+	if err != nil {
+		return m, fmt.Errorf("%w (proxy output: %.200q)", err, p.out.String())
+	}
+	return m, nil
+}
+
+func findWorkload(key string) (workload, bool) {
+	for _, w := range workloads {
+		if w.key == key {
+			return w, true
+		}
+	}
+	return workload{}, false
+}
+
+func workloadKeys() string {
+	var k []string
+	for _, w := range workloads {
+		k = append(k, w.key)
+	}
+	return strings.Join(k, ",")
+}
+
+func cpuModel() string {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+func kernel() string {
+	b, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	return "Linux " + strings.TrimSpace(string(b))
+}

@@ -1,0 +1,217 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// proxySpec is one proxy under test.
+type proxySpec struct {
+	name string
+	// path is a websockify-compatible binary, run as
+	// `path [--cert C --key K] 127.0.0.1:PORT TARGET`. Empty means the plain
+	// relay, wsbench's own `relay` subcommand.
+	path string
+	// forks marks a proxy that forks a process per connection (the
+	// reference): it gets fewer idle sessions.
+	forks bool
+}
+
+func (s proxySpec) raw() bool { return s.path == "" }
+
+// proxyProc is a running proxy, in its own process group.
+type proxyProc struct {
+	spec proxySpec
+	cmd  *exec.Cmd
+	addr string
+	out  *limitedBuffer
+	done chan struct{}
+}
+
+// certFiles is a self-signed certificate for the wss:// workloads.
+type certFiles struct{ cert, key string }
+
+func (s proxySpec) start(target string, cert *certFiles) (*proxyProc, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		p, err := s.startOnce(target, cert)
+		if err == nil {
+			return p, nil
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+func (s proxySpec) startOnce(target string, cert *certFiles) (*proxyProc, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	listen := fmt.Sprintf("127.0.0.1:%d", port)
+	var cmd *exec.Cmd
+	if s.raw() {
+		self, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		cmd = exec.Command(self, "relay", listen, target)
+	} else {
+		var args []string
+		if cert != nil {
+			args = append(args, "--cert", cert.cert, "--key", cert.key)
+		}
+		cmd = exec.Command(s.path, append(args, listen, target)...)
+	}
+	p := &proxyProc{spec: s, cmd: cmd, addr: listen, out: &limitedBuffer{max: 64 << 10}, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", s.name, err)
+	}
+	go func() { cmd.Wait(); close(p.done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return nil, fmt.Errorf("%s exited at start: %s", s.name, p.out.String())
+		default:
+		}
+		if c, err := net.DialTimeout("tcp", listen, time.Second); err == nil {
+			c.Close()
+			time.Sleep(50 * time.Millisecond) // let the proxy settle after its first accept
+			return p, nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.stop()
+	return nil, fmt.Errorf("%s did not listen on %s: %s", s.name, listen, p.out.String())
+}
+
+func (p *proxyProc) pid() int { return p.cmd.Process.Pid }
+
+// stop kills the proxy's whole process group (the reference forks one
+// process per connection) and waits for the proxy.
+func (p *proxyProc) stop() {
+	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// limitedBuffer keeps the first max bytes of a process's output.
+type limitedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	max int
+}
+
+func (b *limitedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if room := b.max - b.buf.Len(); room > 0 {
+		b.buf.Write(p[:min(len(p), room)])
+	}
+	return len(p), nil
+}
+
+func (b *limitedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// runRelay is the plain TCP relay: two io.Copy calls between *net.TCPConn,
+// which Go turns into splice(2) on Linux, with half-close.
+func runRelay(listen, target string) error {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			continue
+		}
+		go relayConn(c.(*net.TCPConn), target)
+	}
+}
+
+func relayConn(c *net.TCPConn, target string) {
+	defer c.Close()
+	tc, err := net.Dial("tcp", target)
+	if err != nil {
+		return
+	}
+	t := tc.(*net.TCPConn)
+	defer t.Close()
+	done := make(chan struct{})
+	go func() {
+		io.Copy(t, c)
+		t.CloseWrite()
+		close(done)
+	}()
+	io.Copy(c, t)
+	c.CloseWrite()
+	<-done
+}
+
+// writeCert writes a self-signed certificate for 127.0.0.1 into dir.
+func writeCert(dir string) (*certFiles, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	cf := &certFiles{cert: filepath.Join(dir, "cert.pem"), key: filepath.Join(dir, "key.pem")}
+	if err := os.WriteFile(cf.cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(cf.key, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		return nil, err
+	}
+	return cf, nil
+}

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// env is what every workload gets.
+type env struct {
+	be    *backends
+	scale float64
+	tls   *tls.Config // client side of the wss:// workloads
+}
+
+func (e *env) bytes(base int64) int64 {
+	n := int64(float64(base) * e.scale)
+	return max(n/chunkSize, 1) * chunkSize
+}
+
+// measure is the outcome of one workload against one proxy.
+type measure struct {
+	value float64           // the reported figure
+	extra map[string]string // secondary figures, for the details
+}
+
+// workload is one row of the table.
+type workload struct {
+	key    string
+	title  string
+	unit   string
+	higher bool // higher is better
+	wss    bool // runs over wss://, compared with the same proxy's ws:// row
+	ws     string
+	target func(*backends) string
+	run    func(e *env, p *proxyProc) (measure, error)
+}
+
+var workloads = []workload{
+	{key: "t2c", title: "target→client, 64 KiB writes: CPU", unit: "s/GB",
+		target: func(b *backends) string { return b.source.Addr().String() },
+		run:    func(e *env, p *proxyProc) (measure, error) { return runT2C(e, p, nil) }},
+	{key: "c2t", title: "client→target, 64 KiB messages: CPU", unit: "s/GB",
+		target: func(b *backends) string { return b.sink.Addr().String() },
+		run:    func(e *env, p *proxyProc) (measure, error) { return runC2T(e, p, nil) }},
+	{key: "echo", title: "64-byte echo round trip: p50", unit: "µs",
+		target: func(b *backends) string { return b.echo.Addr().String() },
+		run:    runEcho64},
+	{key: "sessions", title: "sessions/s (connect, upgrade, round trip, close; 4 clients)", unit: "/s", higher: true,
+		target: func(b *backends) string { return b.echo.Addr().String() },
+		run:    runSessions},
+	{key: "idle", title: "memory per idle session (PSS)", unit: "KB",
+		target: func(b *backends) string { return b.echo.Addr().String() },
+		run:    runIdle},
+	{key: "flood", title: "proxy PSS, one connection flooding both ways, slow readers", unit: "MB",
+		target: func(b *backends) string { return b.flood.Addr().String() },
+		run:    runFlood},
+	{key: "t2c-wss", title: "wss:// target→client: CPU", unit: "s/GB", wss: true, ws: "t2c",
+		target: func(b *backends) string { return b.source.Addr().String() },
+		run:    func(e *env, p *proxyProc) (measure, error) { return runT2C(e, p, e.tls) }},
+	{key: "c2t-wss", title: "wss:// client→target: CPU", unit: "s/GB", wss: true, ws: "c2t",
+		target: func(b *backends) string { return b.sink.Addr().String() },
+		run:    func(e *env, p *proxyProc) (measure, error) { return runC2T(e, p, e.tls) }},
+}
+
+func throughput(n int64, d time.Duration) string {
+	return fmt.Sprintf("%.0f MB/s", float64(n)/d.Seconds()/1e6)
+}
+
+func runT2C(e *env, p *proxyProc, tc *tls.Config) (measure, error) {
+	n := e.bytes(512 << 20)
+	cl, err := dialClient(p.addr, p.spec.raw(), tc, 256<<10)
+	if err != nil {
+		return measure{}, err
+	}
+	defer cl.c.Close()
+	cl.c.SetDeadline(time.Now().Add(5 * time.Minute))
+	cpu0, t0 := treeCPU(p.pid()), time.Now()
+	if err := cl.recv(n); err != nil {
+		return measure{}, err
+	}
+	cpu, d := treeCPU(p.pid())-cpu0, time.Since(t0)
+	return measure{value: cpu.Seconds() / (float64(n) / 1e9),
+		extra: map[string]string{"throughput": throughput(n, d)}}, nil
+}
+
+func runC2T(e *env, p *proxyProc, tc *tls.Config) (measure, error) {
+	n := e.bytes(512 << 20)
+	cl, err := dialClient(p.addr, p.spec.raw(), tc, 64<<10)
+	if err != nil {
+		return measure{}, err
+	}
+	defer cl.c.Close()
+	msg := pattern
+	if !cl.raw {
+		msg = appendFrame(nil, opBinary, pattern)
+	}
+	cl.c.SetDeadline(time.Now().Add(5 * time.Minute))
+	base := e.be.sinkBytes.Load()
+	bad := e.be.corrupted()
+	cpu0, t0 := treeCPU(p.pid()), time.Now()
+	for sent := int64(0); sent < n; sent += chunkSize {
+		if _, err := cl.c.Write(msg); err != nil {
+			return measure{}, err
+		}
+	}
+	deadline := time.Now().Add(time.Minute)
+	for e.be.sinkBytes.Load()-base < n {
+		if time.Now().After(deadline) {
+			return measure{}, fmt.Errorf("sink got %d of %d bytes", e.be.sinkBytes.Load()-base, n)
+		}
+		time.Sleep(200 * time.Microsecond)
+	}
+	cpu, d := treeCPU(p.pid())-cpu0, time.Since(t0)
+	if e.be.corrupted() != bad {
+		return measure{}, errors.New("the sink received corrupted data")
+	}
+	return measure{value: cpu.Seconds() / (float64(n) / 1e9),
+		extra: map[string]string{"throughput": throughput(n, d)}}, nil
+}
+
+func percentile(d []time.Duration, q float64) time.Duration {
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	return d[min(int(q*float64(len(d))), len(d)-1)]
+}
+
+func runEcho64(e *env, p *proxyProc) (measure, error) {
+	rounds := max(int(2000*e.scale), 100)
+	cl, err := dialClient(p.addr, p.spec.raw(), nil, 64<<10)
+	if err != nil {
+		return measure{}, err
+	}
+	defer cl.close()
+	cl.c.SetDeadline(time.Now().Add(5 * time.Minute))
+	msg := pattern[:64]
+	lat := make([]time.Duration, 0, rounds)
+	for i := -100; i < rounds; i++ { // 100 rounds of warm-up
+		t0 := time.Now()
+		if err := cl.send(msg); err != nil {
+			return measure{}, err
+		}
+		if err := cl.recv(64); err != nil {
+			return measure{}, err
+		}
+		if i >= 0 {
+			lat = append(lat, time.Since(t0))
+		}
+	}
+	p50, p99 := percentile(lat, 0.5), percentile(lat, 0.99)
+	return measure{value: float64(p50) / 1e3,
+		extra: map[string]string{"p99": fmt.Sprintf("%.0f µs", float64(p99)/1e3)}}, nil
+}
+
+// oneSession is what a browser tab does in a reconnect storm.
+func oneSession(p *proxyProc) error {
+	cl, err := dialClient(p.addr, p.spec.raw(), nil, 4<<10)
+	if err != nil {
+		return err
+	}
+	cl.c.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := cl.send(pattern[:64]); err != nil {
+		cl.c.Close()
+		return err
+	}
+	if err := cl.recv(64); err != nil {
+		cl.c.Close()
+		return err
+	}
+	return cl.close()
+}
+
+func runSessions(e *env, p *proxyProc) (measure, error) {
+	dur := time.Duration(float64(2*time.Second) * e.scale)
+	var ok, failed atomic.Int64
+	var firstErr atomic.Value
+	cpu0, t0 := treeCPU(p.pid()), time.Now()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Since(t0) < dur {
+				if err := oneSession(p); err != nil {
+					failed.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					continue
+				}
+				ok.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	d := time.Since(t0)
+	cpu := treeCPU(p.pid()) - cpu0
+	if f := failed.Load(); f*100 > ok.Load() {
+		return measure{}, fmt.Errorf("%d of %d sessions failed: %v", f, f+ok.Load(), firstErr.Load())
+	}
+	return measure{value: float64(ok.Load()) / d.Seconds(),
+		extra: map[string]string{"CPU/session": fmt.Sprintf("%.0f µs", float64(cpu.Microseconds())/float64(max(ok.Load(), 1)))}}, nil
+}
+
+// idleSessions is how many sessions the idle-memory workload opens; the
+// reference forks a process per session, so it gets fewer.
+func idleSessions(e *env, p *proxyProc) int {
+	if p.spec.forks {
+		return max(int(200*e.scale), 20)
+	}
+	return max(int(5000*e.scale), 100)
+}
+
+func runIdle(e *env, p *proxyProc) (measure, error) {
+	n := idleSessions(e, p)
+	time.Sleep(500 * time.Millisecond)
+	pss0 := treePSS(p.pid())
+	conns := make([]*client, n)
+	defer func() {
+		for _, cl := range conns {
+			if cl != nil {
+				cl.c.Close()
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	next := atomic.Int64{}
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				cl, err := dialClient(p.addr, p.spec.raw(), nil, 256)
+				if err == nil {
+					cl.c.SetDeadline(time.Now().Add(30 * time.Second))
+					if err = cl.send(pattern[:64]); err == nil {
+						err = cl.recv(64)
+					}
+					cl.c.SetDeadline(time.Time{})
+					conns[i] = cl
+				}
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return measure{}, err
+	}
+	time.Sleep(2 * time.Second)
+	pss1 := treePSS(p.pid())
+	return measure{value: float64(pss1-pss0) / float64(n) / 1e3,
+		extra: map[string]string{"sessions": fmt.Sprint(n), "PSS idle/loaded": fmt.Sprintf("%.1f/%.1f MB", float64(pss0)/1e6, float64(pss1)/1e6)}}, nil
+}
+
+func runFlood(e *env, p *proxyProc) (measure, error) {
+	dur := time.Duration(float64(3*time.Second) * e.scale)
+	cl, err := dialClient(p.addr, p.spec.raw(), nil, 64<<10)
+	if err != nil {
+		return measure{}, err
+	}
+	defer cl.c.Close()
+	msg := pattern
+	if !cl.raw {
+		msg = appendFrame(nil, opBinary, pattern)
+	}
+	go func() {
+		for {
+			if _, err := cl.c.Write(msg); err != nil {
+				return
+			}
+		}
+	}()
+	go slowRead(cl.c)
+	var peak, third int64
+	t0 := time.Now()
+	for time.Since(t0) < dur {
+		time.Sleep(50 * time.Millisecond)
+		pss := treePSS(p.pid())
+		peak = max(peak, pss)
+		if third == 0 && time.Since(t0) > dur/3 {
+			third = pss
+		}
+	}
+	last := treePSS(p.pid())
+	return measure{value: float64(peak) / 1e6,
+		extra: map[string]string{"growth over the last 2/3": fmt.Sprintf("%+.1f MB", float64(last-third)/1e6)}}, nil
+}
