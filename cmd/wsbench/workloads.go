@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -176,7 +177,7 @@ func oneSession(p *proxyProc) error {
 func runSessions(e *env, p *proxyProc) (measure, error) {
 	dur := time.Duration(float64(2*time.Second) * e.scale)
 	var ok, failed atomic.Int64
-	var firstErr atomic.Value
+	var firstErr onceError
 	cpu0, t0 := treeCPU(p.pid()), time.Now()
 	var wg sync.WaitGroup
 	for range 4 {
@@ -186,7 +187,7 @@ func runSessions(e *env, p *proxyProc) (measure, error) {
 			for time.Since(t0) < dur {
 				if err := oneSession(p); err != nil {
 					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err)
+					firstErr.set(err)
 					continue
 				}
 				ok.Add(1)
@@ -197,19 +198,27 @@ func runSessions(e *env, p *proxyProc) (measure, error) {
 	d := time.Since(t0)
 	cpu := treeCPU(p.pid()) - cpu0
 	if f := failed.Load(); f*100 > ok.Load() {
-		return measure{}, fmt.Errorf("%d of %d sessions failed: %v", f, f+ok.Load(), firstErr.Load())
+		return measure{}, fmt.Errorf("%d of %d sessions failed: %v", f, f+ok.Load(), firstErr.get())
 	}
 	return measure{value: float64(ok.Load()) / d.Seconds(),
 		extra: map[string]string{"CPU/session": fmt.Sprintf("%.0f µs", float64(cpu.Microseconds())/float64(max(ok.Load(), 1)))}}, nil
 }
 
-// idleSessions is how many sessions the idle-memory workload opens; the
-// reference forks a process per session, so it gets fewer.
+// idleSessions is how many sessions the idle-memory workload opens: 5,000,
+// and 200 for the reference, which forks a process per session. The plain
+// relay holds two splice pipes (four descriptors) per idle session besides
+// its two sockets, so under the usual limit of 20,000 open files it gets
+// what fits.
 func idleSessions(e *env, p *proxyProc) int {
 	if p.spec.forks {
 		return max(int(200*e.scale), 20)
 	}
-	return max(int(5000*e.scale), 100)
+	n := max(int(5000*e.scale), 100)
+	var lim syscall.Rlimit
+	if p.spec.raw() && syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
+		n = min(n, int(lim.Cur-100)/6)
+	}
+	return n
 }
 
 func runIdle(e *env, p *proxyProc) (measure, error) {
@@ -225,7 +234,7 @@ func runIdle(e *env, p *proxyProc) (measure, error) {
 		}
 	}()
 	var wg sync.WaitGroup
-	var firstErr atomic.Value
+	var firstErr onceError
 	next := atomic.Int64{}
 	for range 4 {
 		wg.Add(1)
@@ -242,14 +251,14 @@ func runIdle(e *env, p *proxyProc) (measure, error) {
 					conns[i] = cl
 				}
 				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
+					firstErr.set(fmt.Errorf("session %d: %w", i, err))
 					return
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	if err, _ := firstErr.Load().(error); err != nil {
+	if err := firstErr.get(); err != nil {
 		return measure{}, err
 	}
 	time.Sleep(2 * time.Second)
@@ -290,4 +299,24 @@ func runFlood(e *env, p *proxyProc) (measure, error) {
 	last := treePSS(p.pid())
 	return measure{value: float64(peak) / 1e6,
 		extra: map[string]string{"growth over the last 2/3": fmt.Sprintf("%+.1f MB", float64(last-third)/1e6)}}, nil
+}
+
+// onceError keeps the first error reported from several goroutines.
+type onceError struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (o *onceError) set(err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.err == nil {
+		o.err = err
+	}
+}
+
+func (o *onceError) get() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.err
 }
