@@ -39,23 +39,34 @@ func (ss *session) handleControl(h ws.Header, r io.Reader) error {
 // handleClose validates the client's close frame and echoes it, unless we
 // closed first, in which case this is the reply we were waiting for.
 func (ss *session) handleClose(payload []byte) error {
-	if len(payload) == 1 {
-		return &closeError{ws.StatusProtocolError, "Protocol error: Invalid close frame", nil}
-	}
-	code, reason := ws.ParseCloseFrameData(payload)
-	if len(payload) >= 2 {
-		if err := checkCloseCode(code); err != nil {
-			return &closeError{ws.StatusProtocolError, "Protocol error: " + err.Error(), err}
-		}
-		if !utf8.ValidString(reason) {
-			return &closeError{ws.StatusProtocolError, "Protocol error: Invalid UTF-8 in close", nil}
-		}
+	code, reason, err := parseClose(payload)
+	if err != nil {
+		return err
 	}
 	ss.closeCode, ss.closeReason = code, reason
 	if _, err := ss.w.sendClose(code, reason); err != nil {
 		return err
 	}
 	return errPeerClosed
+}
+
+// parseClose validates a close frame's payload (RFC 6455 §5.5.1, §7.4):
+// empty, or a code a peer may send followed by UTF-8. A violation is a
+// *closeError with 1002.
+func parseClose(payload []byte) (ws.StatusCode, string, error) {
+	if len(payload) == 1 {
+		return 0, "", &closeError{ws.StatusProtocolError, "Protocol error: Invalid close frame", nil}
+	}
+	code, reason := ws.ParseCloseFrameData(payload)
+	if len(payload) >= 2 {
+		if err := checkCloseCode(code); err != nil {
+			return 0, "", &closeError{ws.StatusProtocolError, "Protocol error: " + err.Error(), err}
+		}
+		if !utf8.ValidString(reason) {
+			return 0, "", &closeError{ws.StatusProtocolError, "Protocol error: Invalid UTF-8 in close", nil}
+		}
+	}
+	return code, reason, nil
 }
 
 // checkCloseCode accepts the codes a peer may send (RFC 6455 §7.4 and the

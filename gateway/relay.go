@@ -269,23 +269,31 @@ func (ss *session) setClosingDeadline() {
 // failRead turns an error from reading the client into the session's end,
 // sending the close frame that the error calls for.
 func (ss *session) failRead(err error) error {
+	ce := closeErrorFor(err)
+	if ce == nil {
+		return err // the client closed, or the connection itself failed
+	}
+	ss.closeWith(ce.code, ce.reason)
+	return ce
+}
+
+// closeErrorFor maps an error from reading client frames to the close frame
+// it calls for; nil means none: the client closed properly, or the
+// connection failed and there is nobody to tell.
+func closeErrorFor(err error) *closeError {
 	var ce *closeError
 	var pe ws.ProtocolError
 	switch {
 	case errors.As(err, &ce):
+		return ce
 	case errors.Is(err, wsutil.ErrFrameTooLarge):
-		ce = &closeError{ws.StatusMessageTooBig, "Frame too large", err}
+		return &closeError{ws.StatusMessageTooBig, "Frame too large", err}
 	case errors.As(err, &pe):
-		ce = &closeError{ws.StatusProtocolError, "Protocol error: " + string(pe), err}
+		return &closeError{ws.StatusProtocolError, "Protocol error: " + string(pe), err}
 	case errors.Is(err, ws.ErrHeaderLengthMSB), errors.Is(err, ws.ErrHeaderLengthUnexpected):
-		ce = &closeError{ws.StatusProtocolError, "Protocol error: Invalid frame length", err}
-	case errors.Is(err, errPeerClosed):
-		return err
-	default:
-		return err // the connection itself failed: nobody to tell
+		return &closeError{ws.StatusProtocolError, "Protocol error: Invalid frame length", err}
 	}
-	ss.closeWith(ce.code, ce.reason)
-	return ce
+	return nil
 }
 
 // lingerClient closes the client connection the way RFC 6455 asks: the

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/binary"
 	"errors"
 	"net"
 	"sync"
@@ -98,16 +99,17 @@ func headerLen(n int) int {
 }
 
 // putHeader encodes an unmasked, final frame header into dst, which is
-// exactly headerLen(n) bytes long, through gobwas/ws's encoder.
+// exactly headerLen(n) bytes long (RFC 6455 §5.2).
 func putHeader(dst []byte, op ws.OpCode, n int) {
-	sw := sliceWriter{dst: dst[:0]}
-	var scratch [ws.MaxHeaderSize]byte
-	ws.WriteHeaderBuffer(&sw, ws.Header{Fin: true, OpCode: op, Length: int64(n)}, scratch[:])
-}
-
-type sliceWriter struct{ dst []byte }
-
-func (s *sliceWriter) Write(p []byte) (int, error) {
-	s.dst = append(s.dst, p...)
-	return len(p), nil
+	dst[0] = 0x80 | byte(op)
+	switch len(dst) {
+	case 2:
+		dst[1] = byte(n)
+	case 4:
+		dst[1] = 126
+		binary.BigEndian.PutUint16(dst[2:], uint16(n))
+	default:
+		dst[1] = 127
+		binary.BigEndian.PutUint64(dst[2:], uint64(n))
+	}
 }

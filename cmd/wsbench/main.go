@@ -10,6 +10,7 @@
 //
 //	wsbench [-reps 3] [-scale 1] [-only t2c,echo] [-ours bin/websockify]
 //	        [-reference /usr/bin/websockify] [-proxy name=path]...
+//	        [-plain name='socat TCP-LISTEN:{port},reuseaddr,fork TCP:{target}']...
 //	wsbench relay LISTEN TARGET   (the plain relay, run by wsbench itself)
 //
 // WSBENCH_SCALE, if set, is the default of -scale.
@@ -42,15 +43,19 @@ func main() {
 	}
 }
 
-type proxyFlags []proxySpec
+// proxyFlags collects -proxy and -plain values; plain is set for -plain.
+type proxyFlags struct {
+	specs *[]proxySpec
+	plain bool
+}
 
-func (p *proxyFlags) String() string { return "" }
-func (p *proxyFlags) Set(v string) error {
+func (p proxyFlags) String() string { return "" }
+func (p proxyFlags) Set(v string) error {
 	name, path, ok := strings.Cut(v, "=")
 	if !ok || name == "" || path == "" {
-		return fmt.Errorf("want name=path, got %q", v)
+		return fmt.Errorf("want name=command, got %q", v)
 	}
-	*p = append(*p, proxySpec{name: name, path: path})
+	*p.specs = append(*p.specs, proxySpec{name: name, path: path, plain: p.plain})
 	return nil
 }
 
@@ -62,14 +67,16 @@ func run() error {
 			return fmt.Errorf("WSBENCH_SCALE=%q: want a positive number", v)
 		}
 	}
-	var extra proxyFlags
+	var extra []proxySpec
 	reps := flag.Int("reps", 3, "runs of each workload against each proxy; the table shows medians")
 	flag.Float64Var(&scale, "scale", scale, "multiplies the sizes and durations of the workloads")
 	only := flag.String("only", "", "comma-separated workloads to run (default all: "+workloadKeys()+")")
 	ours := flag.String("ours", "bin/websockify", "the Go websockify binary (empty to leave out)")
 	ref := flag.String("reference", "/usr/bin/websockify", "the reference websockify (empty to leave out)")
 	verbose := flag.Bool("v", false, "print every run")
-	flag.Var(&extra, "proxy", "another websockify-compatible binary as name=path (repeatable)")
+	flag.Var(proxyFlags{specs: &extra}, "proxy", "another websockify-compatible proxy as name=path, or name='cmd {listen} {target}' (repeatable)")
+	flag.Var(proxyFlags{specs: &extra, plain: true}, "plain",
+		"another plain TCP relay as name='cmd …' with {listen}, {port}, {target}, e.g. socat='socat TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork TCP:{target}' (repeatable)")
 	flag.Parse()
 
 	specs := []proxySpec{{name: "relay"}}

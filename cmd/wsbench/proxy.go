@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -25,15 +27,18 @@ import (
 type proxySpec struct {
 	name string
 	// path is a websockify-compatible binary, run as
-	// `path [--cert C --key K] 127.0.0.1:PORT TARGET`. Empty means the plain
-	// relay, wsbench's own `relay` subcommand.
+	// `path [--cert C --key K] 127.0.0.1:PORT TARGET`, or a command line
+	// with the placeholders {listen}, {port} and {target}. Empty means the
+	// plain relay, wsbench's own `relay` subcommand.
 	path string
+	// plain marks a proxy that relays raw TCP, without WebSocket.
+	plain bool
 	// forks marks a proxy that forks a process per connection (the
 	// reference): it gets fewer idle sessions.
 	forks bool
 }
 
-func (s proxySpec) raw() bool { return s.path == "" }
+func (s proxySpec) raw() bool { return s.path == "" || s.plain }
 
 // proxyProc is a running proxy, in its own process group.
 type proxyProc struct {
@@ -66,13 +71,18 @@ func (s proxySpec) startOnce(target string, cert *certFiles) (*proxyProc, error)
 	}
 	listen := fmt.Sprintf("127.0.0.1:%d", port)
 	var cmd *exec.Cmd
-	if s.raw() {
+	switch {
+	case strings.Contains(s.path, "{"):
+		r := strings.NewReplacer("{listen}", listen, "{port}", strconv.Itoa(port), "{target}", target)
+		f := strings.Fields(r.Replace(s.path))
+		cmd = exec.Command(f[0], f[1:]...)
+	case s.path == "":
 		self, err := os.Executable()
 		if err != nil {
 			return nil, err
 		}
 		cmd = exec.Command(self, "relay", listen, target)
-	} else {
+	default:
 		var args []string
 		if cert != nil {
 			args = append(args, "--cert", cert.cert, "--key", cert.key)
