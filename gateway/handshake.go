@@ -48,8 +48,13 @@ var errHeaderTooLarge = errors.New("gateway: request header too large")
 // serveConn runs one accepted connection: sniffing, handshake, then the
 // session or the HTTP answer.
 func (s *Server) serveConn(raw net.Conn, id uint64) {
-	defer s.untrack(raw)
-	defer raw.Close()
+	var ss *session
+	defer func() {
+		if ss == nil { // no session: the connection ends here
+			raw.Close()
+			s.untrack(raw)
+		}
+	}()
 
 	if tc, ok := raw.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
@@ -110,15 +115,15 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 	cr.n = -1
 	raw.SetDeadline(time.Time{})
 
-	ss := newSession(s, c, br, proto, info.Target, log)
-	ss.raw = raw
-	if !s.addSession(ss) {
+	busy := newSession(s, c, br, proto, info.Target, log)
+	busy.raw = raw
+	if !s.addSession(busy) {
 		// --run-once: a second session raced the first one in.
-		ss.closeWith(statusTryAgainLater, "Server is busy")
-		ss.lingerClient()
+		busy.closeWith(statusTryAgainLater, "Server is busy")
+		busy.lingerClient()
 		return
 	}
-	defer s.removeSession(ss)
+	ss = busy // from here on, ss.finish ends the connection
 	if req.URL.Path != "/" {
 		log = log.With("path", req.URL.RequestURI())
 	}
@@ -134,14 +139,13 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 			log.Error("cannot record the session", "err", err)
 			ss.closeWith(ws.StatusInternalServerError, "Recording failed")
 			ss.lingerClient()
+			ss.finish()
 			return
 		}
-		defer rec.Close()
 		ss.rec = rec
 	}
-	ss.run()
-	if s.RunOnce {
-		log.Info("exiting due to --run-once")
+	if !ss.run() {
+		ss.finish()
 	}
 }
 

@@ -25,7 +25,7 @@ type frameParser struct {
 	maxSize int64
 	checkOp func(ws.OpCode) error // first frame of a message; nil accepts all
 
-	state ws.State  // server side, plus fragmented inside a message
+	state ws.State // server side, plus fragmented inside a message
 	hdr   [ws.MaxHeaderSize]byte
 	hdrN  uint8     // bytes of a partial header in hdr
 	cur   ws.Header // the frame being read, when inFrame

@@ -66,9 +66,15 @@ func newSession(s *Server, c net.Conn, br *bufio.Reader, proto string, ep Endpoi
 	return ss
 }
 
-// run dials the target and relays until both directions are done.
-func (ss *session) run() {
-	defer close(ss.ended)
+// run dials the target and relays until both directions are done, or
+// hands the session to an event loop (handedOff), which then relays it and
+// calls finish when it ends.
+func (ss *session) run() (handedOff bool) {
+	defer func() {
+		if !handedOff {
+			close(ss.ended)
+		}
+	}()
 	ss.log.Info("connecting to: " + ss.endpoint.String())
 	ctx, cancel := context.WithTimeout(context.Background(), ss.srv.dialTimeout())
 	target, err := ss.endpoint.dial(ctx, ss.srv.dialTimeout())
@@ -77,11 +83,14 @@ func (ss *session) run() {
 		ss.log.Warn("Failed to connect to "+ss.endpoint.String(), "err", err)
 		ss.w.sendClose(ws.StatusInternalServerError, "Failed to connect to downstream server")
 		ss.lingerClient()
-		return
+		return false
+	}
+	ss.traffic.legend()
+	if ss.srv.relayOnLoop(ss, target) {
+		return true
 	}
 	defer target.Close()
 	ss.target = target
-	ss.traffic.legend()
 
 	if ss.srv.Heartbeat > 0 {
 		ss.extendReadDeadline()
@@ -96,7 +105,7 @@ func (ss *session) run() {
 		ss.copyToClient()
 	}()
 	err = ss.copyToTarget()
-	ss.logEnd(err)
+	ss.logEnd(err, ss.w.isCloseSent())
 
 	// The client side is done: let the target finish. It sees EOF after
 	// everything the client sent, and gets CloseTimeout to end its output.
@@ -104,6 +113,21 @@ func (ss *session) run() {
 	target.SetReadDeadline(time.Now().Add(ss.srv.closeTimeout()))
 	<-toClient
 	ss.lingerClient()
+	return false
+}
+
+// finish releases what an ended session holds, once: the recorder, its
+// place among the server's sessions and the accepted connection.
+func (ss *session) finish() {
+	if ss.srv.RunOnce {
+		ss.log.Info("exiting due to --run-once")
+	}
+	if ss.rec != nil {
+		ss.rec.Close()
+	}
+	ss.srv.removeSession(ss)
+	ss.raw.Close()
+	ss.srv.untrack(ss.raw)
 }
 
 // copyToTarget reads client frames and streams their payloads to the
@@ -244,8 +268,12 @@ func (ss *session) copyToClient() {
 }
 
 // closeWith sends our close frame and gives the client CloseTimeout to
-// answer it.
+// answer it. It may be called from any goroutine.
 func (ss *session) closeWith(code ws.StatusCode, reason string) {
+	if ls := ss.w.handedOff(); ls != nil {
+		ls.goAway(code, reason)
+		return
+	}
 	sent, err := ss.w.sendClose(code, reason)
 	if !sent {
 		return
@@ -306,7 +334,7 @@ func (ss *session) lingerClient() {
 	ss.client.Close()
 }
 
-func (ss *session) logEnd(err error) {
+func (ss *session) logEnd(err error, closeSent bool) {
 	var ce *closeError
 	switch {
 	case err == nil, errors.Is(err, errPeerClosed):
@@ -317,7 +345,7 @@ func (ss *session) logEnd(err error) {
 		var te *targetError
 		if errors.As(err, &te) {
 			ss.log.Info(ss.endpoint.String()+": Target write failed", "err", te.err)
-		} else if ss.w.isCloseSent() {
+		} else if closeSent {
 			ss.log.Debug("client gone after close", "err", err)
 		} else {
 			ss.log.Info("client connection lost", "err", err)

@@ -105,8 +105,17 @@ type Server struct {
 	// Logger receives log records. Nil means slog.Default().
 	Logger *slog.Logger
 
+	// EventLoops is how many event loops relay plain (ws://) binary
+	// sessions on Linux: epoll on the two sockets, buffers taken only
+	// while bytes move, so an idle session holds no goroutine and no
+	// buffer. Zero means GOMAXPROCS; negative relays every session with two
+	// goroutines, as is always done for wss://, the base64 subprotocol,
+	// TLS targets and on other systems.
+	EventLoops int
+
 	mu       sync.Mutex
 	ln       net.Listener
+	loops    *reactor // started by the first session handed to a loop
 	conns    map[net.Conn]struct{}
 	sessions map[*session]struct{}
 	wg       sync.WaitGroup
@@ -219,6 +228,13 @@ func (s *Server) Serve(ln net.Listener) error {
 	err := s.acceptLoop(ln)
 	s.StopAccepting()
 	s.wg.Wait()
+	s.mu.Lock()
+	r := s.loops
+	s.loops = nil
+	s.mu.Unlock()
+	if r != nil {
+		r.stop() // every session has ended: the loops are idle
+	}
 	return err
 }
 
@@ -315,6 +331,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Lock()
 		for c := range s.conns {
 			c.Close()
+		}
+		for ss := range s.sessions {
+			if ls := ss.w.handedOff(); ls != nil {
+				ls.abort()
+			}
 		}
 		s.mu.Unlock()
 		<-done

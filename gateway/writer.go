@@ -26,7 +26,30 @@ type frameWriter struct {
 	conn      net.Conn
 	timeout   time.Duration
 	closeSent bool
-	ctl       [frameHeadroom + ws.MaxControlFramePayloadSize]byte
+	// loop, once set, owns the connection: the session has been handed to
+	// an event loop and every write through w fails with errHandedOff.
+	loop loopSession
+	ctl  [frameHeadroom + ws.MaxControlFramePayloadSize]byte
+}
+
+// loopSession is a session relayed by an event loop (reactor_linux.go).
+// Its methods may be called from any goroutine.
+type loopSession interface {
+	// goAway sends a close frame with code and reason, as closeWith does.
+	goAway(code ws.StatusCode, reason string)
+	// abort ends the session at once, closing both connections.
+	abort()
+}
+
+// errHandedOff is returned for writes through a frameWriter whose
+// connection an event loop owns.
+var errHandedOff = errors.New("gateway: session relayed by an event loop")
+
+// handedOff returns the event loop side of the session, or nil.
+func (w *frameWriter) handedOff() loopSession {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.loop
 }
 
 // writeFrame sends buf[frameHeadroom:] as one unfragmented frame of type op.
@@ -34,6 +57,9 @@ type frameWriter struct {
 func (w *frameWriter) writeFrame(op ws.OpCode, buf []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.loop != nil {
+		return errHandedOff
+	}
 	if w.closeSent {
 		return errCloseSent
 	}
@@ -53,6 +79,9 @@ func (w *frameWriter) writeLocked(op ws.OpCode, buf []byte) error {
 func (w *frameWriter) writeControl(op ws.OpCode, p []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.loop != nil {
+		return errHandedOff
+	}
 	if w.closeSent {
 		return errCloseSent
 	}

@@ -1,0 +1,343 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gobwas/ws"
+	"golang.org/x/sys/unix"
+)
+
+// reactor is a fixed set of event loops, each an epoll instance served by
+// one goroutine, that relay plain sessions. A session belongs to one loop
+// for its whole life, so its state is only ever touched by that loop's
+// goroutine; other goroutines reach it through the loop's message queue.
+type reactor struct {
+	loops []*loop
+	next  atomic.Uint32
+	wg    sync.WaitGroup
+}
+
+func newReactor(n int) (*reactor, error) {
+	r := &reactor{}
+	for range n {
+		l, err := newLoop(r)
+		if err != nil {
+			r.stop()
+			return nil, err
+		}
+		r.loops = append(r.loops, l)
+		r.wg.Add(1)
+		go l.run()
+	}
+	return r, nil
+}
+
+// pick chooses the loop for a new session, round robin.
+func (r *reactor) pick() *loop {
+	return r.loops[int(r.next.Add(1))%len(r.loops)]
+}
+
+// stop ends the loops once their sessions have ended, and waits for them.
+func (r *reactor) stop() {
+	for _, l := range r.loops {
+		l.post(loopMsg{kind: msgStop})
+	}
+	r.wg.Wait()
+}
+
+// eventLoops returns the server's event loops, starting them on first use; nil
+// means sessions use the goroutine relay.
+func (s *Server) eventLoops() *reactor {
+	if s.EventLoops < 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.loops == nil && s.ln != nil {
+		n := s.EventLoops
+		if n == 0 {
+			n = runtime.GOMAXPROCS(0)
+		}
+		r, err := newReactor(n)
+		if err != nil {
+			s.logger().Warn("event loops unavailable; relaying with goroutines", "err", err)
+			s.EventLoops = -1
+			return nil
+		}
+		s.loops = r
+	}
+	return s.loops
+}
+
+type msgKind uint8
+
+const (
+	msgAdd   msgKind = iota // start relaying ps
+	msgClose                // send a close frame (Shutdown, CloseSessions)
+	msgAbort                // end ps at once
+	msgTimer                // one of ps's deadlines may have passed
+	msgStop                 // exit once no session is left
+)
+
+type loopMsg struct {
+	kind   msgKind
+	ps     *pollSession
+	code   ws.StatusCode
+	reason string
+}
+
+// loop is one event loop. Fields below mu are owned by the loop's goroutine.
+type loop struct {
+	r    *reactor
+	epfd int
+	evfd int // eventfd that wakes the loop for queued messages
+
+	mu    sync.Mutex
+	queue []loopMsg
+	woken bool // evfd has been written since the queue was last taken
+
+	slots    []*pollSession // sessions by slot; event data names a slot
+	gens     []uint32       // generation of each slot, against stale events
+	free     []int32
+	live     int
+	stopping bool
+	ready    []*pollSession // sessions to step in this round
+	again    []*pollSession // sessions with more to do after their budget
+	now      time.Time
+
+	// Scratch buffers: a session reads into these and hands them back
+	// unless it must keep unsent bytes, in which case it takes the buffer
+	// and the loop gets a fresh one from the pool.
+	cbuf  *[]byte // client input
+	tbuf  *[]byte // target input, with room for a frame header in front
+	pipes []pipePair
+}
+
+func newLoop(r *reactor) (*loop, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	evfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: -1}
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &ev); err != nil {
+		unix.Close(epfd)
+		unix.Close(evfd)
+		return nil, fmt.Errorf("epoll_ctl: %w", err)
+	}
+	return &loop{r: r, epfd: epfd, evfd: evfd}, nil
+}
+
+// post queues m for the loop and wakes it. Safe from any goroutine.
+func (l *loop) post(m loopMsg) {
+	l.mu.Lock()
+	l.queue = append(l.queue, m)
+	wake := !l.woken
+	l.woken = true
+	l.mu.Unlock()
+	if wake {
+		one := [8]byte{1}
+		unix.Write(l.evfd, one[:])
+	}
+}
+
+func (l *loop) run() {
+	defer l.r.wg.Done()
+	events := make([]unix.EpollEvent, 128)
+	for {
+		timeout := -1
+		if len(l.again) > 0 {
+			timeout = 0
+		}
+		n, err := unix.EpollWait(l.epfd, events, timeout)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			panic(fmt.Sprintf("gateway: epoll_wait: %v", err)) // only a bug gets here
+		}
+		l.now = time.Now()
+		for _, ps := range l.again {
+			l.mark(ps)
+		}
+		clear(l.again)
+		l.again = l.again[:0]
+		for _, ev := range events[:max(n, 0)] {
+			if ev.Fd < 0 {
+				l.takeQueue()
+				continue
+			}
+			slot, gen, target := ev.Fd, uint32(ev.Pad)>>1, ev.Pad&1 == 1
+			if int(slot) >= len(l.slots) || l.gens[slot] != gen || l.slots[slot] == nil {
+				continue // a session that has ended since
+			}
+			ps := l.slots[slot]
+			ps.onEvent(target, ev.Events)
+			l.mark(ps)
+		}
+		for i, ps := range l.ready {
+			ps.marked = false
+			if !ps.done {
+				ps.step()
+			}
+			l.ready[i] = nil
+		}
+		l.ready = l.ready[:0]
+		if l.stopping && l.live == 0 {
+			l.close()
+			return
+		}
+	}
+}
+
+func (l *loop) mark(ps *pollSession) {
+	if !ps.marked {
+		ps.marked = true
+		l.ready = append(l.ready, ps)
+	}
+}
+
+// takeQueue handles the queued messages. The eventfd is reset before the
+// queue is taken, so a message queued meanwhile writes it again.
+func (l *loop) takeQueue() {
+	var b [8]byte
+	unix.Read(l.evfd, b[:])
+	l.mu.Lock()
+	q := l.queue
+	l.queue = nil
+	l.woken = false
+	l.mu.Unlock()
+	for _, m := range q {
+		ps := m.ps
+		switch {
+		case m.kind == msgStop:
+			l.stopping = true
+			continue
+		case m.kind == msgAdd:
+			if err := l.add(ps); err != nil {
+				ps.ss.log.Warn("event loop refused the session", "err", err)
+				ps.end()
+				continue
+			}
+		case ps.done:
+			continue
+		case m.kind == msgClose:
+			ps.closeWith(m.code, m.reason)
+		case m.kind == msgAbort:
+			ps.end()
+			continue
+		case m.kind == msgTimer:
+			ps.timerAt = time.Time{}
+		}
+		l.mark(ps)
+	}
+}
+
+// add registers both sockets of ps, edge-triggered: readiness is
+// remembered in ps until a read or write says EAGAIN.
+func (l *loop) add(ps *pollSession) error {
+	var slot int32
+	if k := len(l.free); k > 0 {
+		slot, l.free = l.free[k-1], l.free[:k-1]
+	} else {
+		slot = int32(len(l.slots))
+		l.slots = append(l.slots, nil)
+		l.gens = append(l.gens, 0)
+	}
+	l.gens[slot]++
+	gen := l.gens[slot] & (1<<30 - 1)
+	l.gens[slot] = gen
+	ps.slot = slot
+	const events = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
+	for i, fd := range []int{ps.cfd, ps.tfd} {
+		ev := unix.EpollEvent{Events: events, Fd: slot, Pad: int32(gen<<1) | int32(i)}
+		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+			l.free = append(l.free, slot)
+			return fmt.Errorf("epoll_ctl: %w", err)
+		}
+	}
+	l.slots[slot] = ps
+	l.live++
+	ps.start(l.now)
+	return nil
+}
+
+// remove forgets ps; its sockets leave the epoll set when it closes them.
+func (l *loop) remove(ps *pollSession) {
+	if int(ps.slot) >= len(l.slots) || l.slots[ps.slot] != ps {
+		return // never added
+	}
+	l.slots[ps.slot] = nil
+	l.free = append(l.free, ps.slot)
+	l.live--
+}
+
+func (l *loop) close() {
+	for _, p := range l.pipes {
+		p.close()
+	}
+	l.pipes = nil
+	for _, b := range []*[]byte{l.cbuf, l.tbuf} {
+		if b != nil {
+			bufPool.Put(b)
+		}
+	}
+	l.cbuf, l.tbuf = nil, nil
+	unix.Close(l.evfd)
+	unix.Close(l.epfd)
+}
+
+// clientBuf is the loop's scratch buffer for client input.
+func (l *loop) clientBuf() *[]byte {
+	if l.cbuf == nil {
+		l.cbuf = bufPool.Get().(*[]byte)
+	}
+	return l.cbuf
+}
+
+// targetBuf is the loop's scratch buffer for target input.
+func (l *loop) targetBuf() *[]byte {
+	if l.tbuf == nil {
+		l.tbuf = bufPool.Get().(*[]byte)
+	}
+	return l.tbuf
+}
+
+// pipePair is a pipe that carries target bytes to the client by splice(2).
+type pipePair struct{ r, w int }
+
+func (p pipePair) close() {
+	unix.Close(p.r)
+	unix.Close(p.w)
+}
+
+// maxIdlePipes bounds the empty pipes a loop keeps for later sessions.
+const maxIdlePipes = 8
+
+func (l *loop) getPipe() (pipePair, error) {
+	if k := len(l.pipes); k > 0 {
+		p := l.pipes[k-1]
+		l.pipes = l.pipes[:k-1]
+		return p, nil
+	}
+	var fds [2]int
+	if err := unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
+		return pipePair{}, fmt.Errorf("pipe2: %w", err)
+	}
+	return pipePair{r: fds[0], w: fds[1]}, nil
+}
+
+// putPipe takes back an empty pipe.
+func (l *loop) putPipe(p pipePair) {
+	if len(l.pipes) < maxIdlePipes {
+		l.pipes = append(l.pipes, p)
+		return
+	}
+	p.close()
+}

@@ -1,0 +1,13 @@
+//go:build !linux
+
+package gateway
+
+import "net"
+
+// reactor is Linux-only; elsewhere every session uses the goroutine relay.
+type reactor struct{}
+
+func (r *reactor) stop() {}
+
+// relayOnLoop never takes a session outside Linux.
+func (s *Server) relayOnLoop(ss *session, target net.Conn) bool { return false }
