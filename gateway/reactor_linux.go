@@ -1,11 +1,12 @@
 package gateway
 
 import (
-	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -95,7 +96,9 @@ type loopMsg struct {
 type loop struct {
 	r    *reactor
 	epfd int
-	evfd int // eventfd that wakes the loop for queued messages
+	ep   *os.File        // epfd, watched by Go's poller: the loop parks like any network goroutine
+	rc   syscall.RawConn // ep's
+	evfd int             // eventfd that wakes the loop for queued messages
 
 	mu    sync.Mutex
 	queue []loopMsg
@@ -134,7 +137,21 @@ func newLoop(r *reactor) (*loop, error) {
 		unix.Close(evfd)
 		return nil, fmt.Errorf("epoll_ctl: %w", err)
 	}
-	return &loop{r: r, epfd: epfd, evfd: evfd}, nil
+	// A non-blocking descriptor given to os.NewFile joins Go's poller, which
+	// then reports our epoll instance readable when it has events.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		unix.Close(evfd)
+		return nil, fmt.Errorf("set epoll non-blocking: %w", err)
+	}
+	ep := os.NewFile(uintptr(epfd), "epoll")
+	rc, err := ep.SyscallConn()
+	if err != nil {
+		ep.Close()
+		unix.Close(evfd)
+		return nil, fmt.Errorf("epoll file: %w", err)
+	}
+	return &loop{r: r, epfd: epfd, ep: ep, rc: rc, evfd: evfd}, nil
 }
 
 // post queues m for the loop and wakes it. Safe from any goroutine.
@@ -154,12 +171,22 @@ func (l *loop) run() {
 	defer l.r.wg.Done()
 	events := make([]unix.EpollEvent, 128)
 	for {
-		timeout := -1
-		if len(l.again) > 0 {
-			timeout = 0
+		// Never block in epoll_wait, which would hold a P and keep sysmon
+		// busy: with no event and nothing left to do, park in Go's poller
+		// until the epoll descriptor is readable.
+		var n int
+		var werr error
+		err := l.rc.Read(func(fd uintptr) bool {
+			n, werr = unix.EpollWait(int(fd), events, 0)
+			if werr == unix.EINTR {
+				n, werr = 0, nil
+			}
+			return n > 0 || werr != nil || len(l.again) > 0
+		})
+		if err == nil {
+			err = werr
 		}
-		n, err := unix.EpollWait(l.epfd, events, timeout)
-		if err != nil && !errors.Is(err, unix.EINTR) {
+		if err != nil {
 			panic(fmt.Sprintf("gateway: epoll_wait: %v", err)) // only a bug gets here
 		}
 		l.now = time.Now()
@@ -290,7 +317,7 @@ func (l *loop) close() {
 	}
 	l.cbuf, l.tbuf = nil, nil
 	unix.Close(l.evfd)
-	unix.Close(l.epfd)
+	l.ep.Close()
 }
 
 // clientBuf is the loop's scratch buffer for client input.
