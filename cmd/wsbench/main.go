@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"strconv"
 	"strings"
@@ -106,6 +107,14 @@ func run() error {
 	}
 
 	raiseFileLimit()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	go func() {
+		sig := <-sigs
+		killAll()
+		fmt.Fprintln(os.Stderr, "wsbench:", sig)
+		os.Exit(1)
+	}()
 	be, err := startBackends()
 	if err != nil {
 		return err

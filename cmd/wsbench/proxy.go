@@ -95,6 +95,7 @@ func (s proxySpec) startOnce(target string, cert *certFiles) (*proxyProc, error)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", s.name, err)
 	}
+	running.Store(p, struct{}{})
 	go func() { cmd.Wait(); close(p.done) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -119,11 +120,24 @@ func (p *proxyProc) pid() int { return p.cmd.Process.Pid }
 // stop kills the proxy's whole process group (the reference forks one
 // process per connection) and waits for the proxy.
 func (p *proxyProc) stop() {
+	running.Delete(p)
 	syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 	select {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
 	}
+}
+
+// running holds the proxies started and not stopped yet, for killAll.
+var running sync.Map
+
+// killAll kills every running proxy's process group; wsbench calls it when
+// it is interrupted, so that no proxy outlives it.
+func killAll() {
+	running.Range(func(k, _ any) bool {
+		syscall.Kill(-k.(*proxyProc).cmd.Process.Pid, syscall.SIGKILL)
+		return true
+	})
 }
 
 func freePort() (int, error) {
