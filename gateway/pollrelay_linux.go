@@ -37,11 +37,10 @@ type pollSession struct {
 
 	// client → target
 	fp         frameParser
-	pending    []byte  // client bytes read along with the handshake
-	in         *[]byte // holds target-bound bytes not yet written, or nil
-	outA, outB int     // the target-bound bytes in *in
-	clientDone bool    // client frames are no longer read
-	targetShut bool    // the target has been half-closed
+	pending    []byte // client bytes read along with the handshake
+	in         *inBuf // holds target-bound bytes not yet written, or nil
+	clientDone bool   // client frames are no longer read
+	targetShut bool   // the target has been half-closed
 
 	// target → client: at most one data frame in flight, then cout.
 	tb         *[]byte // holds the data frame being written, or nil
@@ -304,13 +303,14 @@ func (ps *pollSession) releaseTB() {
 
 func (ps *pollSession) releaseIn() {
 	if ps.in != nil {
+		ps.in.reset()
 		if ps.l.cbuf == nil {
 			ps.l.cbuf = ps.in
 		} else {
-			bufPool.Put(ps.in)
+			inBufPool.Put(ps.in)
 		}
 	}
-	ps.in, ps.outA, ps.outB = nil, 0, 0
+	ps.in = nil
 }
 
 // clientWriteFailed drops the client as copyToClient does when a write
@@ -333,10 +333,10 @@ func (ps *pollSession) clientWriteFailed(err error) {
 
 // flushTarget writes the client's bytes that the target has not taken yet.
 func (ps *pollSession) flushTarget() bool {
-	if ps.outA == ps.outB || !ps.tOut {
+	if ps.in == nil || !ps.tOut {
 		return false
 	}
-	n, err := unix.Write(ps.tfd, (*ps.in)[ps.outA:ps.outB])
+	_, err := ps.in.writeTo(ps.tfd)
 	switch {
 	case err == unix.EAGAIN:
 		ps.tOut = false
@@ -349,7 +349,7 @@ func (ps *pollSession) flushTarget() bool {
 		ps.endClient(&targetError{os.NewSyscallError("write", err)})
 		return true
 	}
-	if ps.outA += n; ps.outA == ps.outB {
+	if !ps.in.pending() {
 		ps.releaseIn()
 		ps.ss.traffic.put(">")
 	}
@@ -359,11 +359,11 @@ func (ps *pollSession) flushTarget() bool {
 // readClient reads and parses client frames while the target takes their
 // payloads and no control frame waits for the client.
 func (ps *pollSession) readClient() bool {
-	if ps.clientDone || ps.outA < ps.outB || len(ps.cout) > 0 || (!ps.cIn && ps.pending == nil) {
+	if ps.clientDone || ps.in != nil || len(ps.cout) > 0 || (!ps.cIn && ps.pending == nil) {
 		return false
 	}
-	bp := ps.l.clientBuf()
-	buf := *bp
+	ib := ps.l.clientBuf()
+	buf := ib.b
 	var n int
 	if ps.pending != nil {
 		n = copy(buf, ps.pending)
@@ -391,7 +391,6 @@ func (ps *pollSession) readClient() bool {
 		ps.lastRead = ps.l.now
 	}
 
-	a, b := 0, 0 // payload bytes for the target, gathered in buf[a:b]
 	for off := 0; off < n && !ps.clientDone; {
 		what, used, h, data, msgEnd, err := ps.fp.next(buf[off:n])
 		off += used
@@ -402,7 +401,7 @@ func (ps *pollSession) readClient() bool {
 		switch what {
 		case parsedData:
 			if len(data) > 0 {
-				a, b = gather(buf, a, b, off-len(data), off)
+				ib.add(off-len(data), off)
 			}
 			if msgEnd {
 				ps.ss.traffic.put("}")
@@ -413,29 +412,16 @@ func (ps *pollSession) readClient() bool {
 			}
 		}
 	}
-	if a < b {
+	if ib.pending() {
 		if rec := ps.ss.rec; rec != nil {
-			rec.ClientData(buf[a:b])
+			for _, sp := range ib.spans {
+				rec.ClientData(buf[sp.a:sp.b])
+			}
 		}
-		ps.in, ps.l.cbuf, ps.outA, ps.outB = bp, nil, a, b
+		ps.in, ps.l.cbuf = ib, nil
 		ps.flushTarget()
 	}
 	return true
-}
-
-// gather appends buf[s:e] to the bytes kept in buf[a:b] (s ≥ b) and returns
-// where they all are, moving whichever side is shorter.
-func gather(buf []byte, a, b, s, e int) (int, int) {
-	switch {
-	case a == b:
-		return s, e
-	case s == b:
-		return a, e
-	case b-a <= e-s:
-		return s - copy(buf[s-(b-a):s], buf[a:b]), e
-	default:
-		return a, b + copy(buf[b:], buf[s:e])
-	}
 }
 
 // eof is the error for the client's end of stream, as wsutil.Reader
@@ -629,7 +615,7 @@ func (ps *pollSession) targetEnded(err error) {
 // is half-closed and has CloseTimeout to close (lingerClient).
 func (ps *pollSession) advance() bool {
 	progress := false
-	if ps.clientDone && !ps.targetShut && ps.outA == ps.outB {
+	if ps.clientDone && !ps.targetShut && ps.in == nil {
 		unix.Shutdown(ps.tfd, unix.SHUT_WR)
 		ps.targetShut = true
 		ps.drainBy = ps.l.now.Add(ps.ss.srv.closeTimeout())
@@ -646,8 +632,7 @@ func (ps *pollSession) advance() bool {
 		progress = true
 	}
 	if ps.lingering && ps.cIn {
-		buf := *ps.l.clientBuf()
-		n, err := unix.Read(ps.cfd, buf)
+		n, err := unix.Read(ps.cfd, ps.l.clientBuf().b)
 		switch {
 		case err == unix.EAGAIN:
 			ps.cIn = false

@@ -116,9 +116,14 @@ type loop struct {
 	// Scratch buffers: a session reads into these and hands them back
 	// unless it must keep unsent bytes, in which case it takes the buffer
 	// and the loop gets a fresh one from the pool.
-	cbuf  *[]byte // client input
+	cbuf  *inBuf  // client input
 	tbuf  *[]byte // target input, with room for a frame header in front
 	pipes []pipePair
+
+	events []unix.EpollEvent
+	nev    int
+	everr  error
+	poll   func(fd uintptr) bool // l.pollOnce, made once: a closure per wait would allocate
 }
 
 func newLoop(r *reactor) (*loop, error) {
@@ -151,7 +156,19 @@ func newLoop(r *reactor) (*loop, error) {
 		unix.Close(evfd)
 		return nil, fmt.Errorf("epoll file: %w", err)
 	}
-	return &loop{r: r, epfd: epfd, ep: ep, rc: rc, evfd: evfd}, nil
+	l := &loop{r: r, epfd: epfd, ep: ep, rc: rc, evfd: evfd, events: make([]unix.EpollEvent, 128)}
+	l.poll = l.pollOnce
+	return l, nil
+}
+
+// pollOnce collects ready events without blocking; false asks Go's poller
+// to wait until the epoll descriptor is readable and call it again.
+func (l *loop) pollOnce(fd uintptr) bool {
+	l.nev, l.everr = unix.EpollWait(int(fd), l.events, 0)
+	if l.everr == unix.EINTR {
+		l.nev, l.everr = 0, nil
+	}
+	return l.nev > 0 || l.everr != nil || len(l.again) > 0
 }
 
 // post queues m for the loop and wakes it. Safe from any goroutine.
@@ -169,22 +186,13 @@ func (l *loop) post(m loopMsg) {
 
 func (l *loop) run() {
 	defer l.r.wg.Done()
-	events := make([]unix.EpollEvent, 128)
 	for {
 		// Never block in epoll_wait, which would hold a P and keep sysmon
 		// busy: with no event and nothing left to do, park in Go's poller
 		// until the epoll descriptor is readable.
-		var n int
-		var werr error
-		err := l.rc.Read(func(fd uintptr) bool {
-			n, werr = unix.EpollWait(int(fd), events, 0)
-			if werr == unix.EINTR {
-				n, werr = 0, nil
-			}
-			return n > 0 || werr != nil || len(l.again) > 0
-		})
+		err := l.rc.Read(l.poll)
 		if err == nil {
-			err = werr
+			err = l.everr
 		}
 		if err != nil {
 			panic(fmt.Sprintf("gateway: epoll_wait: %v", err)) // only a bug gets here
@@ -195,7 +203,7 @@ func (l *loop) run() {
 		}
 		clear(l.again)
 		l.again = l.again[:0]
-		for _, ev := range events[:max(n, 0)] {
+		for _, ev := range l.events[:max(l.nev, 0)] {
 			if ev.Fd < 0 {
 				l.takeQueue()
 				continue
@@ -310,10 +318,11 @@ func (l *loop) close() {
 		p.close()
 	}
 	l.pipes = nil
-	for _, b := range []*[]byte{l.cbuf, l.tbuf} {
-		if b != nil {
-			bufPool.Put(b)
-		}
+	if l.cbuf != nil {
+		inBufPool.Put(l.cbuf)
+	}
+	if l.tbuf != nil {
+		bufPool.Put(l.tbuf)
 	}
 	l.cbuf, l.tbuf = nil, nil
 	unix.Close(l.evfd)
@@ -321,9 +330,9 @@ func (l *loop) close() {
 }
 
 // clientBuf is the loop's scratch buffer for client input.
-func (l *loop) clientBuf() *[]byte {
+func (l *loop) clientBuf() *inBuf {
 	if l.cbuf == nil {
-		l.cbuf = bufPool.Get().(*[]byte)
+		l.cbuf = inBufPool.Get().(*inBuf)
 	}
 	return l.cbuf
 }

@@ -1,0 +1,95 @@
+package gateway
+
+import (
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// clientReadSize is an event loop's read size for client input: larger
+// reads mean fewer system calls per byte relayed.
+const clientReadSize = 1 << 20
+
+// gatherMax is the largest piece of payload moved in memory to join the
+// piece before it; longer pieces are written where they are, by writev.
+const gatherMax = 4 << 10
+
+// maxIovecs bounds the pieces handed to one writev call.
+const maxIovecs = 64
+
+// inBuf holds client input and, once parsed and unmasked in place, the
+// payload pieces bound for the target: spans of b between the frame
+// headers, in order. Short pieces are moved next to the piece before
+// them, so there is at most one span per gatherMax bytes.
+type inBuf struct {
+	b     []byte
+	spans []span
+	first int // spans[first:] are not written yet
+	iov   [maxIovecs]unix.Iovec
+}
+
+type span struct{ a, b int }
+
+var inBufPool = sync.Pool{New: func() any {
+	return &inBuf{b: make([]byte, clientReadSize), spans: make([]span, 0, 16)}
+}}
+
+func (ib *inBuf) reset() {
+	ib.spans, ib.first = ib.spans[:0], 0
+	clear(ib.iov[:])
+}
+
+// pending reports whether target-bound bytes are left.
+func (ib *inBuf) pending() bool { return ib.first < len(ib.spans) }
+
+// add appends b[s:e], which follows the last span in b.
+func (ib *inBuf) add(s, e int) {
+	if k := len(ib.spans); k > 0 {
+		last := &ib.spans[k-1]
+		switch {
+		case last.b == s:
+			last.b = e
+			return
+		case e-s <= gatherMax:
+			last.b += copy(ib.b[last.b:], ib.b[s:e])
+			return
+		case last.b-last.a <= gatherMax && k-1 >= ib.first:
+			n := last.b - last.a
+			last.a = s - copy(ib.b[s-n:s], ib.b[last.a:last.b])
+			last.b = e
+			return
+		}
+	}
+	ib.spans = append(ib.spans, span{s, e})
+}
+
+// writeTo writes the pending spans to fd with one writev and drops what
+// was written.
+func (ib *inBuf) writeTo(fd int) (int, error) {
+	k := 0
+	for _, sp := range ib.spans[ib.first:] {
+		if k == maxIovecs {
+			break
+		}
+		ib.iov[k].Base = &ib.b[sp.a]
+		ib.iov[k].SetLen(sp.b - sp.a)
+		k++
+	}
+	r, _, errno := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&ib.iov[0])), uintptr(k))
+	if errno != 0 {
+		return 0, errno
+	}
+	n := int(r)
+	for left := n; left > 0; {
+		sp := &ib.spans[ib.first]
+		if m := sp.b - sp.a; m <= left {
+			left -= m
+			ib.first++
+		} else {
+			sp.a += left
+			left = 0
+		}
+	}
+	return n, nil
+}
