@@ -32,8 +32,12 @@ type pollSession struct {
 	marked   bool
 	done     bool
 
-	// Readiness remembered from edge-triggered events until EAGAIN.
+	// Readiness remembered from edge-triggered events until EAGAIN. A
+	// short read also ends readability, unless the peer's FIN (or an error)
+	// has been seen: its event has then been consumed already, and only
+	// another read reports it.
 	cIn, cOut, tIn, tOut bool
+	cHup, tHup           bool
 
 	// client → target
 	fp         frameParser
@@ -183,10 +187,11 @@ func (ps *pollSession) start(now time.Time) {
 func (ps *pollSession) onEvent(target bool, ev uint32) {
 	in := ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
 	out := ev&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0
+	hup := ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
 	if target {
-		ps.tIn, ps.tOut = ps.tIn || in, ps.tOut || out
+		ps.tIn, ps.tOut, ps.tHup = ps.tIn || in, ps.tOut || out, ps.tHup || hup
 	} else {
-		ps.cIn, ps.cOut = ps.cIn || in, ps.cOut || out
+		ps.cIn, ps.cOut, ps.cHup = ps.cIn || in, ps.cOut || out, ps.cHup || hup
 	}
 }
 
@@ -385,7 +390,7 @@ func (ps *pollSession) readClient() bool {
 		case n == 0:
 			ps.endClient(ps.fp.eof())
 			return true
-		case n < len(buf):
+		case n < len(buf) && !ps.cHup:
 			ps.cIn = false // drained: more data brings a new edge
 		}
 		ps.lastRead = ps.l.now
@@ -534,8 +539,8 @@ func (ps *pollSession) readTarget() bool {
 	case n == 0:
 		ps.targetEnded(io.EOF)
 		return true
-	case n < targetReadSize:
-		ps.tIn = false
+	case n < targetReadSize && !ps.tHup:
+		ps.tIn = false // drained: more data brings a new edge
 	}
 	if drop {
 		ps.discard = true // as copyToClient after errCloseSent
