@@ -1,0 +1,178 @@
+//go:build linux
+
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// TestLoopIdleSessionsHoldNoGoroutine: plain sessions go to the event loops,
+// and once relayed they cost no goroutine.
+func TestLoopIdleSessionsHoldNoGoroutine(t *testing.T) {
+	s := &Server{Target: Endpoint{Address: startEcho(t)}}
+	addr := startServer(t, s)
+	warm, br, _ := dial(t, addr, "")
+	warm.Write(clientFrame(true, ws.OpBinary, []byte("w")))
+	readFrame(t, br)
+	before := runtime.NumGoroutine()
+	const n = 50
+	for i := 0; i < n; i++ {
+		c, br, _ := dial(t, addr, "")
+		c.Write(clientFrame(true, ws.OpBinary, []byte("hi")))
+		if f := readFrame(t, br); string(f.Payload) != "hi" {
+			t.Fatalf("echo %q", f.Payload)
+		}
+	}
+	s.mu.Lock()
+	onLoops := s.loops != nil
+	s.mu.Unlock()
+	if !onLoops {
+		t.Fatal("no event loop was started")
+	}
+	// The echo target holds one goroutine per session; the proxy none.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		extra := runtime.NumGoroutine() - before
+		if extra <= n+5 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d more goroutines for %d idle sessions; want about %d (the echo target's)", extra, n, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLoopTargetDataThenFIN: data and the target's FIN arriving together
+// still give the client the data, close 1000 and the TCP close.
+func TestLoopTargetDataThenFIN(t *testing.T) {
+	ln := newLocalListener(t)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("bye"))
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	addr := startServer(t, &Server{Target: Endpoint{Address: ln.Addr().String()}})
+	for i := 0; i < 50; i++ {
+		c, br, _ := dial(t, addr, "")
+		var got []byte
+		for {
+			f := readFrame(t, br)
+			if f.Header.OpCode == ws.OpClose {
+				if code, _ := ws.ParseCloseFrameData(f.Payload); code != 1000 {
+					t.Fatalf("close %d; want 1000", code)
+				}
+				break
+			}
+			got = append(got, f.Payload...)
+		}
+		if string(got) != "bye" {
+			t.Fatalf("got %q before the close", got)
+		}
+		c.Write(clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(1000, "")))
+		if _, err := br.ReadByte(); err != io.EOF {
+			t.Fatalf("after the close handshake: %v; want EOF", err)
+		}
+		c.Close()
+	}
+}
+
+// TestLoopWriteTimeout: a client that stops reading while the target
+// floods is dropped after WriteTimeout, and the proxy keeps a bounded
+// amount of data for it meanwhile.
+func TestLoopWriteTimeout(t *testing.T) {
+	chunk := make([]byte, 64<<10)
+	ln := newLocalListener(t)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				for {
+					if _, err := c.Write(chunk); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	addr := startServer(t, &Server{Target: Endpoint{Address: ln.Addr().String()}, WriteTimeout: 300 * time.Millisecond, CloseTimeout: 300 * time.Millisecond})
+	c, _, _ := dial(t, addr, "")
+	c.(*net.TCPConn).SetReadBuffer(64 << 10)
+	time.Sleep(time.Second) // never read: the server's writes block
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := io.Copy(io.Discard, c)
+	if err != nil {
+		t.Fatalf("after %d bytes: %v; want the server to end the connection", n, err)
+	}
+	if n > 64<<20 {
+		t.Fatalf("read %d bytes from a stalled session", n)
+	}
+}
+
+// TestLoopHeartbeatDropsSilentClient: with a heartbeat the client gets
+// pings, and a client that sends nothing is dropped after two intervals.
+func TestLoopHeartbeatDropsSilentClient(t *testing.T) {
+	addr := startServer(t, &Server{Target: Endpoint{Address: startEcho(t)}, Heartbeat: 100 * time.Millisecond})
+	c, br, _ := dial(t, addr, "")
+	start := time.Now()
+	pings := 0
+	for {
+		f, err := ws.ReadFrame(br)
+		if err != nil {
+			break // the server ended the connection
+		}
+		if f.Header.OpCode == ws.OpPing {
+			pings++
+		}
+	}
+	if d := time.Since(start); d < 150*time.Millisecond || d > 3*time.Second {
+		t.Fatalf("silent client dropped after %v; want about 200ms", d)
+	}
+	if pings == 0 {
+		t.Fatal("no ping before the drop")
+	}
+	c.Close()
+}
+
+// TestLoopNoAllocationPerFrame: relaying a message each way allocates
+// nothing in steady state.
+func TestLoopNoAllocationPerFrame(t *testing.T) {
+	if testing.Short() {
+		t.Skip("measures allocations over many round trips")
+	}
+	addr := startServer(t, &Server{Target: Endpoint{Address: startEcho(t)}})
+	c, _, _ := dial(t, addr, "")
+	br := bufio.NewReaderSize(c, 64<<10)
+	msg := clientFrame(true, ws.OpBinary, bytes.Repeat([]byte("x"), 1000))
+	roundTrip := func() {
+		c.Write(msg)
+		if err := readPayload(br, 1000); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 100 {
+		roundTrip() // warm up the pools
+	}
+	if a := testing.AllocsPerRun(500, roundTrip); a >= 0.5 {
+		t.Fatalf("%.2f allocations per round trip; want none", a)
+	}
+}
