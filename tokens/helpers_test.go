@@ -75,6 +75,7 @@ func lookupErr(t *testing.T, p Plugin, token string, want error) error {
 	if want != nil && !errors.Is(err, want) {
 		t.Fatalf("Lookup(%q) error %v; want %v", token, err, want)
 	}
+	t.Logf("Lookup(%.20q): %v", token, err)
 	if want == nil && (errors.Is(err, ErrNotFound) || errors.Is(err, ErrInvalidToken)) {
 		t.Fatalf("Lookup(%q) error %v; want a backend failure", token, err)
 	}
