@@ -125,7 +125,7 @@ func TestJWTNegative(t *testing.T) {
 		"JWE holding a JWE":       encryptJWE(t, jose.RSA_OAEP, jose.A256GCM, &k.rsa.PublicKey, encryptJWE(t, jose.RSA_OAEP, jose.A256GCM, &k.rsa.PublicKey, rs)),
 		"JWE holding a foreign JWS": encryptJWE(t, jose.RSA_OAEP, jose.A256GCM, &k.rsa.PublicKey,
 			signJWS(t, jose.RS256, k.other, claims(), nil)),
-		"JWE with RSA1_5": encryptJWE(t, jose.RSA1_5, jose.A128GCM, &k.rsa.PublicKey, rs),
+		"JWE with RSA1_5":     encryptJWE(t, jose.RSA1_5, jose.A128GCM, &k.rsa.PublicKey, rs),
 		"JWE for another key": encryptJWE(t, jose.RSA_OAEP, jose.A128GCM, &k.other.PublicKey, rs),
 	} {
 		t.Run(name, func(t *testing.T) {
