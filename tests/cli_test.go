@@ -199,6 +199,21 @@ func TestCLIAddressForms(t *testing.T) {
 	}
 }
 
+// TestCLIListenAllInterfaces: a bare port listens on every interface, IPv4
+// and IPv6.
+func TestCLIListenAllInterfaces(t *testing.T) {
+	be := startBackend(t, nil)
+	for _, listen := range []string{"0", ":0"} {
+		t.Run(listen, func(t *testing.T) {
+			p := startProxy(t, listen, be.addr())
+			port := portOf(p.addr)
+			for _, host := range []string{"127.0.0.1", "::1"} {
+				dialRaw(t, net.JoinHostPort(host, port)).echoOnce([]byte("via " + host))
+			}
+		})
+	}
+}
+
 func portOf(addr string) string {
 	_, port, _ := net.SplitHostPort(addr)
 	return port
