@@ -243,6 +243,16 @@ func TestCLIUnixTarget(t *testing.T) {
 	rc := dialRaw(t, p.addr)
 	rc.echoOnce([]byte("through a unix socket target"))
 	rc.echoOnce(randBytes(200000))
+
+	t.Run("missing socket", func(t *testing.T) {
+		p := startProxy(t, "--unix-target="+path+".missing", "127.0.0.1:0")
+		rc := dialRaw(t, p.addr)
+		code, reason, _ := rc.expectClose(10 * time.Second)
+		if code != 1011 || reason != "Failed to connect to downstream server" {
+			t.Fatalf("close %d %q; want 1011", code, reason)
+		}
+		rc.expectTCPClose(10 * time.Second)
+	})
 }
 
 func TestCLIUnixListen(t *testing.T) {
@@ -282,6 +292,43 @@ func TestCLIUnixListen(t *testing.T) {
 			rc.echoOnce([]byte("over a unix listener"))
 		})
 	}
+}
+
+// TestCLIUnixListenPath: a stale socket is replaced, any other file is
+// left alone and the start fails.
+func TestCLIUnixListenPath(t *testing.T) {
+	be := startBackend(t, nil)
+	dir := t.TempDir()
+	t.Run("stale socket replaced", func(t *testing.T) {
+		path := filepath.Join(dir, "stale.sock")
+		ln, err := net.Listen("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln.(*net.UnixListener).SetUnlinkOnClose(false)
+		ln.Close()
+		p := startProxyNoWait(t, "--unix-listen="+path, be.addr())
+		p.stderr.waitFor(t, proxyingRE, 10*time.Second)
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc, _ := rawHandshakeOn(t, c)
+		rc.echoOnce([]byte("replaced"))
+	})
+	t.Run("regular file kept", func(t *testing.T) {
+		path := filepath.Join(dir, "file")
+		if err := os.WriteFile(path, []byte("precious"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		st, _, stderr := runCLI(t, wsBinary, "--unix-listen="+path, be.addr())
+		if st == 0 || !strings.Contains(stderr, path) {
+			t.Errorf("exit %d, stderr %q; want a failure naming the path", st, stderr)
+		}
+		if b, err := os.ReadFile(path); err != nil || string(b) != "precious" {
+			t.Fatalf("file now %q, %v", b, err)
+		}
+	})
 }
 
 func TestCLIInetd(t *testing.T) {
