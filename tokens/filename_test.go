@@ -17,7 +17,7 @@ var traversalTokens = []string{
 
 // traversalSetup makes root/dir with a valid entry "good" (made by mk), a
 // secret outside the directory and symlinks to it.
-func traversalSetup(t *testing.T, mk func(path string)) (dir, outside string) {
+func traversalSetup(t testing.TB, mk func(path string)) (dir, outside string) {
 	t.Helper()
 	root := t.TempDir()
 	dir = filepath.Join(root, "dir")

@@ -34,7 +34,9 @@ func testLogger() (*slog.Logger, *logBuffer) {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
 }
 
-func writeFile(t *testing.T, path, data string) {
+func writeFile(t *testing.T, path, data string) { writeFileTB(t, path, data) }
+
+func writeFileTB(t testing.TB, path, data string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
