@@ -140,7 +140,7 @@ func TestTokenRedisPassword(t *testing.T) {
 	lookupErr(t, newRedis(t, s.source("::wrong"), Options{}), "tok", nil)
 
 	for name, o := range map[string]Options{
-		"source and env": {Getenv: env(map[string]string{EnvRedisPassword: pw})},
+		"source and env":  {Getenv: env(map[string]string{EnvRedisPassword: pw})},
 		"source and file": {Getenv: env(map[string]string{EnvRedisPasswordFile: pwFile})},
 	} {
 		if _, err := New("TokenRedis", s.source("::x"), o); err == nil || !strings.Contains(err.Error(), "more than once") {
