@@ -21,6 +21,9 @@ func (s *Server) serveHTTP(c net.Conn, req *http.Request, log *slog.Logger) bool
 		h = http.HandlerFunc(methodNotAllowed)
 	}
 	rw := newResponseWriter(c, req)
+	// A response (a large file, say) is bounded per write, not by the
+	// handshake deadline.
+	rw.bw.Reset(deadlineWriter{c, s.writeTimeout()})
 	rw.mayKeepAlive = !s.RunOnce && req.ProtoAtLeast(1, 1) && !req.Close
 	h.ServeHTTP(rw, req)
 	if err := rw.finish(); err != nil {
@@ -41,6 +44,17 @@ func (s *Server) serveHTTP(c net.Conn, req *http.Request, log *slog.Logger) bool
 		return false
 	}
 	return true
+}
+
+// deadlineWriter gives every write its own deadline.
+type deadlineWriter struct {
+	c       net.Conn
+	timeout time.Duration
+}
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	d.c.SetWriteDeadline(time.Now().Add(d.timeout))
+	return d.c.Write(p)
 }
 
 // maxDrain bounds the request body bytes read and discarded after a

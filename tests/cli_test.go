@@ -92,15 +92,22 @@ func TestCLINotSupportedYet(t *testing.T) {
 				args = append(args, "127.0.0.1:9")
 			}
 			p := startProxyNoWait(t, args...)
-			select {
-			case <-p.done:
-			case <-time.After(10 * time.Second):
-				t.Fatalf("neither started nor exited:\n%s", p.stderr.String())
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				if strings.Contains(p.stderr.String(), "Listen on") {
+					return // supported now
+				}
+				select {
+				case <-p.done:
+				case <-time.After(20 * time.Millisecond):
+					if time.Now().Before(deadline) {
+						continue
+					}
+					t.Fatalf("neither started nor exited:\n%s", p.stderr.String())
+				}
+				break
 			}
 			st := p.cmd.ProcessState.ExitCode()
-			if strings.Contains(p.stderr.String(), "Listen on") {
-				return // supported now
-			}
 			refused++
 			if st == 0 {
 				t.Errorf("exit status 0 for %s", opt)
