@@ -59,10 +59,10 @@ type Config struct {
 	LogFormat    string
 	Syslog       string
 	LegacySyslog bool
-	RunOnce     bool
-	Timeout     time.Duration
-	IdleTimeout time.Duration
-	Heartbeat   time.Duration
+	RunOnce      bool
+	Timeout      time.Duration
+	IdleTimeout  time.Duration
+	Heartbeat    time.Duration
 
 	MaxFrameSize     int64
 	MaxHeaderBytes   int
