@@ -28,7 +28,11 @@ func (s *supervision) stopTree() error {
 	}
 	s.reap()
 	if len(s.liveTree()) == 0 {
-		return nil
+		// Only zombies, if anything: a killed multi-threaded process
+		// stays unreapable until all its threads are gone.
+		if s.waitGone(time.Now().Add(killTimeout)) {
+			return nil
+		}
 	}
 	s.signalTree(pgid, syscall.SIGTERM)
 	s.signalTree(pgid, syscall.SIGCONT)
@@ -51,11 +55,18 @@ func (s *supervision) stopTree() error {
 	}
 }
 
-// waitGone reaps until no descendant is alive (true) or deadline passes.
+// waitGone reaps until this process has no descendant left, zombies
+// included (true), or deadline passes. Once every descendant is dead, all
+// zombies are our own children, so they are reaped here.
 func (s *supervision) waitGone(deadline time.Time) bool {
 	for {
 		s.reap()
-		if len(s.liveTree()) == 0 {
+		procs, err := readProcs()
+		if err != nil {
+			s.log.Error("cannot list processes", "err", err)
+			return false
+		}
+		if len(descendants(procs, s.self)) == 0 {
 			return true
 		}
 		d := time.Until(deadline)
