@@ -95,10 +95,10 @@ func webRoot(t testing.TB) (string, map[string][]byte) {
 		}
 	}
 	for link, target := range map[string]string{
-		"passwd":         "/etc/passwd",
-		"etc":            "/etc",
-		"list/up":        "../../",
-		"alias.js":       "app.js",
+		"passwd":   "/etc/passwd",
+		"etc":      "/etc",
+		"list/up":  "../../",
+		"alias.js": "app.js",
 	} {
 		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
 			t.Fatal(err)
