@@ -69,8 +69,9 @@ type Process struct {
 	Logger *slog.Logger
 	// OnReady, if set, is called each time a start of the program is seen
 	// listening, with the address to dial (127.0.0.1:Port or [::1]:Port).
-	// OnExit, if set, is called each time the program itself exits. Both
-	// run on Run's goroutine and must not block.
+	// OnExit, if set, is called each time the program exits on its own,
+	// not for the stop at the end of Run. Both run on Run's goroutine and
+	// must not block.
 	OnReady func(addr netip.AddrPort)
 	OnExit  func(*ExitError)
 

@@ -1,3 +1,5 @@
+//go:build linux
+
 package supervisor
 
 import (
@@ -152,9 +154,36 @@ func TestIgnoreModeKeepsDaemon(t *testing.T) {
 	if err := p.Signal(syscall.Signal(0)); err != nil {
 		t.Errorf("Signal to the daemon: %v", err)
 	}
+	if strings.Contains(buf.String(), "no process of the wrapped program is left") {
+		t.Errorf("daemon reported gone while it runs:\n%s", buf)
+	}
 	cancel()
 	if err := wait(); err != nil {
 		t.Fatalf("Run = %v; want nil", err)
+	}
+	assertNoOrphans(t, marker)
+}
+
+// TestIgnoreModeReportsWhenAllGone: in ModeIgnore, once the program and
+// everything it started have exited, Run says so (and keeps running).
+func TestIgnoreModeReportsWhenAllGone(t *testing.T) {
+	marker := newMarker(t)
+	p := &Process{
+		Argv:  []string{"sh", "-c", "setsid sleep 0.3 & exit 0"},
+		Env:   append(os.Environ(), marker),
+		Port:  freePort(t),
+		Mode:  ModeIgnore,
+		Grace: time.Second,
+	}
+	log, buf := testLogger(t)
+	p.Logger = log
+	cancel, wait := runAsync(t, p)
+	eventually(t, "the all-gone line", func() bool {
+		return strings.Contains(buf.String(), "no process of the wrapped program is left")
+	})
+	cancel()
+	if err := wait(); err != nil {
+		t.Fatal(err)
 	}
 	assertNoOrphans(t, marker)
 }

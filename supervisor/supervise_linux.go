@@ -38,6 +38,7 @@ type supervision struct {
 	cur         *instance
 	starts      int
 	preloadUsed bool
+	goneLogged  bool
 }
 
 // instance is one start of the program.
@@ -98,6 +99,7 @@ func (s *supervision) run(ctx context.Context) error {
 		switch s.p.Mode {
 		case ModeIgnore:
 			s.log.Info("wrapped program exited (or daemonized)", "status", e.Status(), "pid", e.Pid)
+			s.noteGone()
 			s.wait(ctx, time.Time{}) // until ctx ends, still watching for readiness
 			return s.stopAll()
 		case ModeRespawn:
@@ -200,10 +202,12 @@ func (s *supervision) start() error {
 // program exits (reported once), or until passes (if not zero).
 func (s *supervision) wait(ctx context.Context, until time.Time) waitResult {
 	for {
-		s.reap()
+		if s.reap() > 0 {
+			s.noteGone()
+		}
 		if c := s.cur; c != nil && c.exit != nil && !c.seen {
 			c.seen = true
-			s.checkReady(time.Now()) // a descendant may have started listening
+			s.checkReady(time.Now()) // ModeIgnore: its daemon may listen already
 			return programExited
 		}
 		now := time.Now()
@@ -326,9 +330,21 @@ func (s *supervision) preloadHint() string {
 	return "; LD_PRELOAD may have been ignored (static, Go or setuid program?)"
 }
 
+// noteGone logs, once, that nothing of the program is left in ModeIgnore
+// after the program itself exited (its daemon died, or there was none).
+func (s *supervision) noteGone() {
+	c := s.cur
+	if s.goneLogged || s.p.Mode != ModeIgnore || c == nil || c.exit == nil || len(s.liveTree()) > 0 {
+		return
+	}
+	s.goneLogged = true
+	s.log.Warn("no process of the wrapped program is left; still serving (wrap mode ignore)")
+}
+
 // reap collects every child that has exited, recording the current
-// program's status. It never blocks.
-func (s *supervision) reap() {
+// program's status, and returns how many other processes it reaped. It
+// never blocks.
+func (s *supervision) reap() (others int) {
 	for {
 		var ws syscall.WaitStatus
 		s.p.mu.Lock()
@@ -343,9 +359,10 @@ func (s *supervision) reap() {
 			continue
 		}
 		if err != nil || pid <= 0 {
-			return
+			return others
 		}
 		if !main {
+			others++
 			s.log.Debug("reaped a descendant of the wrapped program", "pid", pid, "status", newExitError(pid, ws).Status())
 		}
 	}
