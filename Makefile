@@ -32,16 +32,17 @@ $(BIN): $(SHIM) $(GOFILES) go.mod go.sum
 # then the end-to-end suite against the real binary.
 test: fmt-check vet race e2e
 
-unit: $(SHIM)
+unit: $(SHIM) deps
 	$(GO) test $(GOTESTFLAGS) -shuffle=on -timeout=10m $$($(GO) list ./... | grep -v /tests)
 
-race: $(SHIM)
+race: $(SHIM) deps
 	$(GO) test $(GOTESTFLAGS) -race -shuffle=on -timeout=15m $$($(GO) list ./... | grep -v /tests)
 
 e2e: $(BIN) deps
 	$(GO) test $(GOTESTFLAGS) -count=1 -timeout=30m ./tests/...
 
-# System programs the end-to-end tests drive (installed when root).
+# System programs the tests drive (installed when root): the end-to-end
+# suite, and redis-server for the tokens package.
 deps:
 	@./tests/install-deps.sh
 

@@ -50,7 +50,7 @@ static int parse_port(const char *name, in_port_t *out)
 		return 0;
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (*s == '\0' || *end != '\0' || errno != 0 || v < 1 || v > 65535)
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v < 1 || v > 65535)
 		return -1;
 	*out = (in_port_t)v;
 	return 1;

@@ -73,23 +73,32 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 	cr := &capReader{r: c, n: s.maxHeaderBytes()}
 	br := bufio.NewReaderSize(cr, 4096)
 
-	req, err := http.ReadRequest(br)
-	if err != nil {
-		if cr.n == 0 {
-			// The cap cut the request; the parser may report that as a
-			// malformed line rather than as our error.
-			err = errHeaderTooLarge
+	var req *http.Request
+	for {
+		var err error
+		req, err = http.ReadRequest(br)
+		if err != nil {
+			if cr.n == 0 {
+				// The cap cut the request; the parser may report that as a
+				// malformed line rather than as our error.
+				err = errHeaderTooLarge
+			}
+			s.rejectBadRequest(c, log, err)
+			return
 		}
-		s.rejectBadRequest(c, log, err)
-		return
-	}
-	req.RemoteAddr = info.RemoteAddr
-	req.TLS = tlsState
-	req = req.WithContext(context.WithValue(req.Context(), connInfoKey{}, info))
-
-	if !isUpgrade(req) {
-		s.serveHTTP(c, br, req, log)
-		return
+		req.RemoteAddr = info.RemoteAddr
+		req.TLS = tlsState
+		req = req.WithContext(context.WithValue(req.Context(), connInfoKey{}, info))
+		if isUpgrade(req) {
+			break
+		}
+		if !s.serveHTTP(c, req, log) || s.RunOnce {
+			return
+		}
+		// Keep-alive: the next request gets a fresh deadline and cap. A
+		// WebSocket upgrade may follow on the same connection.
+		cr.n = s.maxHeaderBytes()
+		raw.SetDeadline(time.Now().Add(s.handshakeTimeout()))
 	}
 	if !s.admit(c, req, info, log) {
 		return

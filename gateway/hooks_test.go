@@ -191,3 +191,41 @@ func TestHTTPHandlerGetsConnInfo(t *testing.T) {
 		t.Fatalf("status %d body %q info %+v", resp.StatusCode, body, got)
 	}
 }
+
+// TestKeepAliveThenUpgrade: delimited responses keep the connection for
+// the next request, and a WebSocket upgrade may follow on it.
+func TestKeepAliveThenUpgrade(t *testing.T) {
+	addr := startServer(t, &Server{
+		Target: Endpoint{Address: startEcho(t)},
+		HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "2")
+			io.WriteString(w, "ok")
+		}),
+	})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	for i := 0; i < 2; i++ {
+		io.WriteString(c, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 || string(body) != "ok" || resp.Close {
+			t.Fatalf("request %d: %d %q close=%v", i, resp.StatusCode, body, resp.Close)
+		}
+	}
+	io.WriteString(c, handshake+"\r\n")
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 101 {
+		t.Fatalf("upgrade after keep-alive: %v %v", resp, err)
+	}
+	c.Write(clientFrame(true, ws.OpBinary, []byte("again")))
+	if f := readFrame(t, br); string(f.Payload) != "again" {
+		t.Fatalf("got %q", f.Payload)
+	}
+}

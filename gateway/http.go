@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"html"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,13 +13,18 @@ import (
 )
 
 // serveHTTP answers a request that is not a WebSocket upgrade, with s.HTTP or
-// the reference's 405/501, then closes the connection.
-func (s *Server) serveHTTP(c net.Conn, br *bufio.Reader, req *http.Request, log *slog.Logger) {
+// the reference's 405/501. It reports whether the connection may carry
+// another request (HTTP/1.1 keep-alive with a delimited response).
+func (s *Server) serveHTTP(c net.Conn, req *http.Request, log *slog.Logger) bool {
 	h := s.HTTP
 	if h == nil {
 		h = http.HandlerFunc(methodNotAllowed)
 	}
 	rw := newResponseWriter(c, req)
+	// A response (a large file, say) is bounded per write, not by the
+	// handshake deadline.
+	rw.bw.Reset(deadlineWriter{c, s.writeTimeout()})
+	rw.mayKeepAlive = !s.RunOnce && req.ProtoAtLeast(1, 1) && !req.Close
 	h.ServeHTTP(rw, req)
 	if err := rw.finish(); err != nil {
 		log.Debug("writing HTTP response failed", "err", err)
@@ -28,7 +34,32 @@ func (s *Server) serveHTTP(c net.Conn, br *bufio.Reader, req *http.Request, log 
 	} else {
 		log.Debug("HTTP request", "method", req.Method, "uri", req.URL.RequestURI(), "status", rw.status)
 	}
+	// Drain what is left of the body, so that closing does not reset the
+	// connection under the response, and so that a next request can follow.
+	n, _ := io.CopyN(io.Discard, req.Body, maxDrain+1)
+	if n > maxDrain || !rw.keepAlive || rw.err != nil {
+		closeWrite(c)
+		c.SetReadDeadline(time.Now().Add(time.Second))
+		io.CopyN(io.Discard, c, maxDrain)
+		return false
+	}
+	return true
 }
+
+// deadlineWriter gives every write its own deadline.
+type deadlineWriter struct {
+	c       net.Conn
+	timeout time.Duration
+}
+
+func (d deadlineWriter) Write(p []byte) (int, error) {
+	d.c.SetWriteDeadline(time.Now().Add(d.timeout))
+	return d.c.Write(p)
+}
+
+// maxDrain bounds the request body bytes read and discarded after a
+// response.
+const maxDrain = 256 << 10
 
 // methodNotAllowed is the reference's answer to plain HTTP without --web:
 // 405 for the methods it knows, 501 for the rest.
@@ -82,16 +113,19 @@ func writeHTTPError(c net.Conn, method string, code int, msg string, extra http.
 }
 
 // responseWriter is a minimal HTTP/1.1 response writer over a raw
-// connection. Responses always end the connection: without a
-// Content-Length the body runs until close.
+// connection. A response without a Content-Length (and with a body) runs
+// until the connection closes; a delimited one may be followed by another
+// request when the client allows it.
 type responseWriter struct {
-	conn    net.Conn
-	bw      *bufio.Writer
-	header  http.Header
-	status  int
-	written bool
-	head    bool
-	err     error
+	conn         net.Conn
+	bw           *bufio.Writer
+	header       http.Header
+	status       int
+	written      bool
+	head         bool
+	err          error
+	mayKeepAlive bool // the request allows another one after this response
+	keepAlive    bool // decided at WriteHeader: the response is delimited
 }
 
 func newResponseWriter(c net.Conn, r *http.Request) *responseWriter {
@@ -120,7 +154,12 @@ func (w *responseWriter) WriteHeader(code int) {
 		w.header.Set("Date", time.Now().UTC().Format(http.TimeFormat))
 	}
 	w.header.Set("Server", "websockify")
-	w.header.Set("Connection", "close")
+	delimited := w.header.Get("Content-Length") != "" || w.head ||
+		code == http.StatusNotModified || code == http.StatusNoContent
+	w.keepAlive = w.mayKeepAlive && delimited && w.header.Get("Connection") != "close"
+	if !w.keepAlive {
+		w.header.Set("Connection", "close")
+	}
 	if w.header.Get("Content-Type") == "" && code != http.StatusNotModified && code >= 200 {
 		w.header.Set("Content-Type", "text/html;charset=utf-8")
 	}

@@ -15,8 +15,8 @@ import (
 // writes on its two sockets when epoll says they are ready. It keeps the
 // goroutine relay's behaviour (relay.go): the same frame rules, close codes,
 // log lines, traffic characters, recorder calls, deadlines and half-close
-// order. Every field is owned by the loop's goroutine, except l, ss, cfd and
-// tfd, which are set before the loop sees the session and never change.
+// order. Every field is owned by the loop's goroutine, except l and ss,
+// which are set before the loop sees the session and never change.
 //
 // An idle session holds no buffer: input is read into the loop's scratch
 // buffers and a session takes one only while the other side cannot take
@@ -47,21 +47,22 @@ type pollSession struct {
 	targetShut bool   // the target has been half-closed
 
 	// target → client: at most one data frame in flight, then cout.
-	tb         *[]byte // holds the data frame being written, or nil
-	tA, tB     int
-	canSplice  bool // both sockets TCP and nothing to record
-	splicing   bool // target bytes go to the client through pipe by splice(2)
-	pipe       pipePair
-	pipeN      int // payload bytes in pipe
-	hdr        [frameHeadroom]byte
-	hdrA, hdrB uint8  // the spliced frame's header not yet written
-	cout       []byte // control frames, written after the data frame
-	targetDone bool   // the target is no longer read
-	discard    bool   // target bytes are dropped: the client failed or we closed
-	closeSent  bool
-	clientDead bool // a write to the client failed
-	lingering  bool // both directions done: waiting for the client's FIN
-	lingerLeft int
+	tb           *[]byte // holds the data frame being written, or nil
+	tA, tB       int
+	canSplice    bool // both sockets TCP and nothing to record
+	splicing     bool // target bytes go to the client through pipe by splice(2)
+	pipe         pipePair
+	pipeN        int // payload bytes in pipe
+	hdr          [frameHeadroom]byte
+	hdrA, hdrB   uint8  // the spliced frame's header not yet written
+	cout         []byte // control frames, written after the data frame
+	targetDone   bool   // the target is no longer read
+	discard      bool   // target bytes are dropped: the client failed or we closed
+	closeSent    bool
+	clientDead   bool // a write to the client failed
+	lingering    bool // the client side is done: waiting for the client's FIN
+	lingerLeft   int
+	clientClosed bool // the client's socket is closed (cfd is -1)
 
 	// Deadlines, zero when not set.
 	lastRead, nextPing, closingBy, writeBy, drainBy, lingerBy time.Time
@@ -185,6 +186,9 @@ func (ps *pollSession) start(now time.Time) {
 }
 
 func (ps *pollSession) onEvent(target bool, ev uint32) {
+	if !target && ps.clientClosed {
+		return // an event from before the close
+	}
 	in := ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
 	out := ev&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0
 	hup := ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
@@ -473,7 +477,7 @@ func (ps *pollSession) sendClose(code ws.StatusCode, reason string) {
 		body = ws.NewCloseFrameBody(code, reason[:min(len(reason), ws.MaxControlFramePayloadSize-2)])
 	}
 	ps.closeSent = true
-	if !ps.clientDead {
+	if !ps.clientDead && !ps.lingering && !ps.clientClosed {
 		ps.queueControl(ws.OpClose, body)
 	}
 }
@@ -614,10 +618,11 @@ func (ps *pollSession) targetEnded(err error) {
 	}
 }
 
-// advance moves the session towards its end once a direction is done: the
-// target is half-closed after the client's last bytes and has CloseTimeout
-// to finish; when both are done and the client has its frames, the client
-// is half-closed and has CloseTimeout to close (lingerClient).
+// advance moves the session towards its end once the client side is done
+// (as session.run): the target is half-closed after the client's last bytes
+// and has CloseTimeout to finish, its output discarded; once our frames are
+// out, the client is half-closed and has CloseTimeout to close
+// (lingerClient); the session ends when both connections are done.
 func (ps *pollSession) advance() bool {
 	progress := false
 	if ps.clientDone && !ps.targetShut && ps.in == nil {
@@ -626,14 +631,15 @@ func (ps *pollSession) advance() bool {
 		ps.drainBy = ps.l.now.Add(ps.ss.srv.closeTimeout())
 		progress = true
 	}
-	if ps.clientDone && ps.targetDone && !ps.lingering && (ps.clientDead || !ps.clientPending()) {
+	if ps.clientDone && !ps.lingering && !ps.clientClosed && (ps.clientDead || !ps.clientPending()) {
+		ps.discard = true // nothing more may go to the client
 		if ps.clientDead {
-			ps.end()
-			return true
+			ps.closeClient()
+		} else {
+			unix.Shutdown(ps.cfd, unix.SHUT_WR)
+			ps.lingering, ps.lingerLeft = true, 1<<20
+			ps.lingerBy = ps.l.now.Add(ps.ss.srv.closeTimeout())
 		}
-		unix.Shutdown(ps.cfd, unix.SHUT_WR)
-		ps.lingering, ps.lingerLeft = true, 1<<20
-		ps.lingerBy = ps.l.now.Add(ps.ss.srv.closeTimeout())
 		progress = true
 	}
 	if ps.lingering && ps.cIn {
@@ -643,15 +649,26 @@ func (ps *pollSession) advance() bool {
 			ps.cIn = false
 		case err == unix.EINTR:
 		case err != nil || n == 0:
-			ps.end()
+			ps.closeClient()
 		default:
 			if ps.lingerLeft -= n; ps.lingerLeft <= 0 {
-				ps.end()
+				ps.closeClient()
 			}
 		}
 		progress = true
 	}
+	if ps.clientClosed && ps.targetDone {
+		ps.end()
+		return true
+	}
 	return progress
+}
+
+// closeClient closes the client's socket, ending lingerClient.
+func (ps *pollSession) closeClient() {
+	ps.lingering, ps.clientClosed = false, true
+	unix.Close(ps.cfd)
+	ps.cfd = -1
 }
 
 // expire acts on the deadlines that have passed.
@@ -679,7 +696,7 @@ func (ps *pollSession) expire(now time.Time) {
 		ps.targetEnded(errTimedOut)
 	}
 	if ps.lingering && passed(ps.lingerBy) {
-		ps.end()
+		ps.closeClient()
 	}
 }
 
@@ -737,7 +754,9 @@ func (ps *pollSession) end() {
 		ps.timer.Stop()
 	}
 	ps.l.remove(ps)
-	unix.Close(ps.cfd)
+	if !ps.clientClosed {
+		unix.Close(ps.cfd)
+	}
 	unix.Close(ps.tfd)
 	ps.releaseIn()
 	ps.releaseTB()

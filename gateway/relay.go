@@ -107,12 +107,14 @@ func (ss *session) run() (handedOff bool) {
 	err = ss.copyToTarget()
 	ss.logEnd(err, ss.w.isCloseSent())
 
-	// The client side is done: let the target finish. It sees EOF after
-	// everything the client sent, and gets CloseTimeout to end its output.
+	// The client side is done, and nothing more may be sent to it (our
+	// close is out, or it is gone): end its TCP connection first, as RFC
+	// 6455 asks of servers. The target sees EOF after everything the client
+	// sent, and gets CloseTimeout to end its output, which is discarded.
 	closeWrite(target)
 	target.SetReadDeadline(time.Now().Add(ss.srv.closeTimeout()))
-	<-toClient
 	ss.lingerClient()
+	<-toClient
 	return false
 }
 

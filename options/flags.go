@@ -47,16 +47,19 @@ const (
 	flagHandshakeTimeout = "handshake-timeout"
 	flagWrapGrace        = "wrap-grace"
 	flagRebindSO         = "rebind-so"
+	flagKeyPasswordFile  = "key-password-file"
+	flagSSLTargetCAFile  = "ssl-target-cafile"
+	flagSSLTargetInsec   = "ssl-target-insecure"
+	flagPIDFile          = "pid-file"
+	flagLogFormat        = "log-format"
+	flagFlashPolicy      = "flash-policy"
 )
 
 // unsupported lists the reference's options whose features have not landed
 // yet. Using one is an error, never silently ignored.
 var unsupported = []string{
-	flagRecord, flagDaemon, flagCert, flagKey, flagKeyPassword, flagSSLOnly,
-	flagSSLTarget, flagVerifyClient, flagCAFile, flagSSLVersion, flagSSLCiphers,
-	flagWeb, flagWebAuth, flagFileOnly, flagTargetConfig, flagTokenPlugin,
-	flagTokenSource, flagHostToken, flagAuthPlugin, flagAuthSource, flagSyslog,
-	flagLegacySyslog,
+	flagTargetConfig, flagTokenPlugin, flagTokenSource, flagHostToken,
+	flagAuthPlugin, flagAuthSource,
 }
 
 func flags() []cli.Flag {
@@ -70,9 +73,12 @@ func flags() []cli.Flag {
 		&cli.IntFlag{Name: flagIdleTimeout, Usage: "server exits after `TIMEOUT` seconds if there are no active connections"},
 		&cli.StringFlag{Name: flagCert, Value: "self.pem", Usage: "SSL certificate file", TakesFile: true},
 		&cli.StringFlag{Name: flagKey, Usage: "SSL key file (if separate from cert)", TakesFile: true},
-		&cli.StringFlag{Name: flagKeyPassword, Usage: "SSL key password"},
+		&cli.StringFlag{Name: flagKeyPassword, EnvVars: []string{"WEBSOCKIFY_KEY_PASSWORD"}, Usage: "SSL key password (visible in ps: prefer --key-password-file or $WEBSOCKIFY_KEY_PASSWORD)"},
+		&cli.StringFlag{Name: flagKeyPasswordFile, Usage: "read the SSL key password from `FILE`", TakesFile: true},
 		&cli.BoolFlag{Name: flagSSLOnly, Usage: "disallow non-encrypted client connections"},
-		&cli.BoolFlag{Name: flagSSLTarget, Usage: "connect to SSL target as SSL client"},
+		&cli.BoolFlag{Name: flagSSLTarget, Usage: "connect to SSL target as SSL client (verified, with SNI)"},
+		&cli.StringFlag{Name: flagSSLTargetCAFile, Usage: "CA certificates `FILE` to verify the SSL target with, instead of the system's", TakesFile: true},
+		&cli.BoolFlag{Name: flagSSLTargetInsec, Usage: "do not verify the SSL target's certificate (insecure)"},
 		&cli.BoolFlag{Name: flagVerifyClient, Usage: "require encrypted client to present a valid certificate"},
 		&cli.StringFlag{Name: flagCAFile, Usage: "file of concatenated certificates of authorities trusted for validating clients (only effective with --verify-client)", TakesFile: true},
 		&cli.StringFlag{Name: flagSSLVersion, Value: "default", Usage: "minimum TLS version to use (default, tlsv1_1, tlsv1_2, tlsv1_3)"},
@@ -97,6 +103,9 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: flagSyslog, Usage: "Log to syslog server. SERVER can be local socket, such as /dev/log, or a UDP host:port pair."},
 		&cli.BoolFlag{Name: flagLegacySyslog, Usage: "Use the old syslog protocol instead of RFC 5424."},
 		&cli.BoolFlag{Name: flagFileOnly, Usage: "use this to disable directory listings in web server."},
+		&cli.StringFlag{Name: flagPIDFile, Usage: "write the process id to `FILE` (removed on exit)", TakesFile: true},
+		&cli.StringFlag{Name: flagLogFormat, Value: "plain", Usage: "log format: plain (the reference's lines) or json"},
+		&cli.BoolFlag{Name: flagFlashPolicy, Value: true, Usage: "answer Flash <policy-file-request/> with a permissive cross-domain policy"},
 
 		&cli.Int64Flag{Name: flagMaxFrameSize, Value: 16 << 20, Usage: "largest client frame payload in `BYTES`; larger frames close with 1009"},
 		&cli.IntFlag{Name: flagMaxHeaderBytes, Value: 16 << 10, Usage: "largest HTTP request line and headers in `BYTES`"},

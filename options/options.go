@@ -30,13 +30,39 @@ type Config struct {
 	WrapGrace time.Duration
 	RebindSO  string // override for the embedded shim
 
-	Verbose     bool
-	Traffic     bool
-	LogFile     string
-	RunOnce     bool
-	Timeout     time.Duration
-	IdleTimeout time.Duration
-	Heartbeat   time.Duration
+	// TLS. Paths are absolute.
+	Cert              string // --cert, default self.pem
+	CertExplicit      bool   // --cert given: a missing file is an error
+	Key               string
+	KeyPassword       string
+	KeyPasswordFile   string
+	SSLOnly           bool
+	VerifyClient      bool
+	CAFile            string
+	SSLVersion        string
+	SSLCiphers        string
+	SSLTarget         bool
+	SSLTargetCAFile   string
+	SSLTargetInsecure bool
+
+	Web         string // web root, absolute
+	WebAuth     bool
+	FileOnly    bool
+	Record      string // recording base path, absolute
+	Daemon      bool
+	PIDFile     string
+	FlashPolicy bool
+
+	Verbose      bool
+	Traffic      bool
+	LogFile      string
+	LogFormat    string
+	Syslog       string
+	LegacySyslog bool
+	RunOnce      bool
+	Timeout      time.Duration
+	IdleTimeout  time.Duration
+	Heartbeat    time.Duration
 
 	MaxFrameSize     int64
 	MaxHeaderBytes   int
@@ -184,6 +210,30 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 		Wrap:             wrap,
 		HandshakeTimeout: time.Duration(c.Int(flagHandshakeTimeout)) * time.Second,
 		WrapGrace:        time.Duration(c.Int(flagWrapGrace)) * time.Second,
+
+		Cert:              c.String(flagCert),
+		CertExplicit:      c.IsSet(flagCert),
+		Key:               c.String(flagKey),
+		KeyPassword:       c.String(flagKeyPassword),
+		KeyPasswordFile:   c.String(flagKeyPasswordFile),
+		SSLOnly:           c.Bool(flagSSLOnly),
+		VerifyClient:      c.Bool(flagVerifyClient),
+		CAFile:            c.String(flagCAFile),
+		SSLVersion:        c.String(flagSSLVersion),
+		SSLCiphers:        c.String(flagSSLCiphers),
+		SSLTarget:         c.Bool(flagSSLTarget),
+		SSLTargetCAFile:   c.String(flagSSLTargetCAFile),
+		SSLTargetInsecure: c.Bool(flagSSLTargetInsec),
+		Web:               c.String(flagWeb),
+		WebAuth:           c.Bool(flagWebAuth),
+		FileOnly:          c.Bool(flagFileOnly),
+		Record:            c.String(flagRecord),
+		Daemon:            c.Bool(flagDaemon),
+		PIDFile:           c.String(flagPIDFile),
+		FlashPolicy:       c.Bool(flagFlashPolicy),
+		LogFormat:         c.String(flagLogFormat),
+		Syslog:            c.String(flagSyslog),
+		LegacySyslog:      c.Bool(flagLegacySyslog),
 	}
 	for _, d := range []struct {
 		name string
@@ -216,14 +266,61 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 	if cfg.Inetd && cfg.UnixListen != "" {
 		return nil, usageErrorf("--inetd and --unix-listen cannot be used together")
 	}
-	if cfg.LogFile != "" {
-		abs, err := filepath.Abs(cfg.LogFile)
-		if err != nil {
-			return nil, fmt.Errorf("log file: %w", err)
+	if err := cfg.checkFeatures(); err != nil {
+		return nil, err
+	}
+	// Paths are made absolute now: a daemon changes directory to /.
+	for _, p := range []*string{&cfg.LogFile, &cfg.Cert, &cfg.Key, &cfg.KeyPasswordFile, &cfg.CAFile,
+		&cfg.SSLTargetCAFile, &cfg.Web, &cfg.Record, &cfg.PIDFile, &cfg.UnixListen, &cfg.UnixTarget} {
+		if *p == "" {
+			continue
 		}
-		cfg.LogFile = abs
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return nil, fmt.Errorf("path %s: %w", *p, err)
+		}
+		*p = abs
 	}
 	return cfg, cfg.positionals(pos, hasWrap)
+}
+
+// checkFeatures applies the reference's rules between options (§1.2) and
+// ours: a combination that cannot take effect is an error.
+func (cfg *Config) checkFeatures() error {
+	switch cfg.SSLVersion {
+	case "default", "tlsv1_1", "tlsv1_2", "tlsv1_3":
+	default:
+		return usageErrorf("option --ssl-version: invalid choice: %q (choose from 'default', 'tlsv1_1', 'tlsv1_2', 'tlsv1_3')", cfg.SSLVersion)
+	}
+	switch cfg.LogFormat {
+	case "plain", "json":
+	default:
+		return usageErrorf("option --log-format: invalid choice: %q (choose from 'plain', 'json')", cfg.LogFormat)
+	}
+	switch {
+	case cfg.WebAuth && cfg.Web == "":
+		return usageErrorf("You must use --web to use --web-auth")
+	case cfg.LegacySyslog && cfg.Syslog == "":
+		return usageErrorf("You must use --syslog to use --legacy-syslog")
+	case (cfg.SSLTargetCAFile != "" || cfg.SSLTargetInsecure) && !cfg.SSLTarget:
+		return usageErrorf("You must use --ssl-target to use --ssl-target-cafile or --ssl-target-insecure")
+	case cfg.CAFile != "" && !cfg.VerifyClient:
+		return usageErrorf("You must use --verify-client to use --cafile")
+	case cfg.FileOnly && cfg.Web == "":
+		return usageErrorf("You must use --web to use --file-only")
+	}
+	if cfg.SSLOnly {
+		if _, err := os.Stat(cfg.Cert); err != nil {
+			return usageErrorf("SSL only and %s not found", cfg.Cert)
+		}
+	}
+	if cfg.Syslog != "" && strings.Contains(cfg.Syslog, ":") {
+		i := strings.LastIndexByte(cfg.Syslog, ':')
+		if _, err := parsePort(cfg.Syslog[i+1:]); err != nil {
+			return usageErrorf("Error parsing syslog port")
+		}
+	}
+	return nil
 }
 
 func (cfg *Config) checkLimits() error {

@@ -96,7 +96,14 @@ func TestParseErrors(t *testing.T) {
 		{[]string{"6080", "--"}, "No program to wrap", true},
 		{[]string{"0", "--", "prog"}, "fixed listen port", true},
 		{[]string{"--inetd", "--", "prog"}, "cannot be combined", true},
-		{[]string{"--web=/x", "6080", "h:1"}, "--web is not supported yet", false},
+		{[]string{"--token-plugin=TokenFile", "6080"}, "--token-plugin is not supported yet", false},
+		{[]string{"--web-auth", "6080", "h:1"}, "You must use --web to use --web-auth", true},
+		{[]string{"--legacy-syslog", "6080", "h:1"}, "You must use --syslog to use --legacy-syslog", true},
+		{[]string{"--syslog=localhost:x", "6080", "h:1"}, "Error parsing syslog port", true},
+		{[]string{"--ssl-only", "--cert=/nonexistent.pem", "6080", "h:1"}, "SSL only and /nonexistent.pem not found", true},
+		{[]string{"--ssl-version=sslv3", "6080", "h:1"}, "invalid choice", true},
+		{[]string{"--ssl-target-insecure", "6080", "h:1"}, "You must use --ssl-target", true},
+		{[]string{"--log-format=xml", "6080", "h:1"}, "invalid choice", true},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			_, _, err := parse(tc.args...)

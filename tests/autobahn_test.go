@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -508,5 +509,54 @@ func TestUnmaskedFrameRejected(t *testing.T) {
 		{"close", frame(true, 0, opClose, closePayload(1000, ""), false)},
 	} {
 		t.Run(tc.name, func(t *testing.T) { ab.violation(t, tc.bad, 1002, "") })
+	}
+}
+
+// TestNoDataAfterClose: while the target keeps sending, nothing follows the
+// server's close frame (RFC 6455 §5.5.1), whichever side closed first, and
+// the server still ends TCP.
+func TestNoDataAfterClose(t *testing.T) {
+	flood := bytes.Repeat([]byte("flood "), 2730)
+	stopped := make(chan struct{}, 10)
+	be := startBackend(t, func(c net.Conn) {
+		defer func() { stopped <- struct{}{} }()
+		for {
+			if _, err := c.Write(flood); err != nil {
+				return
+			}
+		}
+	})
+	p := startProxy(t, "127.0.0.1:0", be.addr())
+	for _, tc := range []struct {
+		name  string
+		bad   []byte
+		code  int
+		reply bool
+	}{
+		{"client closes", frame(true, 0, opClose, closePayload(4000, "enough"), true), 4000, false},
+		{"protocol error", frame(true, 0, 0x3, nil, true), 1002, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rc := dialRaw(t, p.addr)
+			rc.readData(100000, 10*time.Second)
+			rc.send(tc.bad)
+			payload, _ := rc.closeFrame(10 * time.Second)
+			if len(payload) < 2 || int(binary.BigEndian.Uint16(payload)) != tc.code {
+				t.Fatalf("close %x; want %d", payload, tc.code)
+			}
+			if tc.reply {
+				rc.send(frame(true, 0, opClose, payload[:2], true))
+			}
+			// The server first gives the target CloseTimeout (5 s) to end.
+			for _, f := range rc.framesUntilEOF(15 * time.Second) {
+				t.Fatalf("frame op=%#x (%d bytes) after the close frame", f.op, len(f.payload))
+			}
+			rc.c.Close()
+			select {
+			case <-stopped:
+			case <-time.After(15 * time.Second):
+				t.Fatal("the target connection was never closed")
+			}
+		})
 	}
 }

@@ -292,3 +292,15 @@ func hugeHeader(n uint64) []byte {
 	h = binary.BigEndian.AppendUint64(h, n)
 	return append(h, 1, 2, 3, 4)
 }
+
+// closeHandshake closes the session from the client side with 1000, checks
+// the echo and the server's TCP close, then closes our end.
+func (rc *rawConn) closeHandshake() {
+	rc.t.Helper()
+	rc.send(frame(true, 0, 0x8, closePayload(1000, ""), true))
+	if code, _, _ := rc.expectClose(5 * time.Second); code != 1000 {
+		rc.t.Fatalf("close echo %d; want 1000", code)
+	}
+	rc.expectTCPClose(5 * time.Second)
+	rc.c.Close()
+}

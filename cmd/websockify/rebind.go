@@ -1,11 +1,12 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/websockify-go/websockify/options"
+	"github.com/websockify-go/websockify/rebind"
 )
 
+// runRebind is "websockify rebind OLD_PORT NEW_PORT PROGRAM...": it execs
+// PROGRAM with its binds of OLD_PORT moved to loopback NEW_PORT.
 func runRebind(rb *options.Rebind) error {
-	return errors.New("rebind is not supported yet")
+	return rebind.Exec(rb.OldPort, rb.NewPort, rb.Argv, rb.RebindSO)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/websockify-go/websockify/daemon"
 	"github.com/websockify-go/websockify/gateway"
 	"github.com/websockify-go/websockify/listen"
 	"github.com/websockify-go/websockify/logging"
@@ -21,10 +23,25 @@ import (
 // SIGTERM/SIGINT before their connections are cut.
 const shutdownGrace = 3 * time.Second
 
-// serve runs the gateway for cfg until a signal, --timeout, --idle-timeout
-// or --run-once ends it.
-func serve(ctx context.Context, cfg *options.Config) error {
-	log, logCloser, err := logging.New(logging.Options{Verbose: cfg.Verbose, File: cfg.LogFile})
+// serve runs the gateway for cfg until a signal, --timeout, --idle-timeout,
+// --run-once or the wrapped program ends it. With -D it returns in the
+// parent once the daemon child reports that it serves.
+func serve(ctx context.Context, cfg *options.Config) (err error) {
+	inherited, notify, child := daemon.Child()
+	if child {
+		if inherited == nil {
+			return errors.New("daemon: the listening socket was not passed")
+		}
+		// The parent prints what stops us before we serve.
+		defer func() { notify(err) }()
+	}
+
+	log, logCloser, err := logging.New(logging.Options{
+		Verbose: cfg.Verbose,
+		File:    cfg.LogFile,
+		Format:  cfg.LogFormat,
+		Syslog:  syslogOptions(cfg.Syslog, cfg.LegacySyslog, cfg.Daemon),
+	})
 	if err != nil {
 		return err
 	}
@@ -33,27 +50,103 @@ func serve(ctx context.Context, cfg *options.Config) error {
 		log.Warn(w)
 	}
 
-	ln, err := openListener(ctx, cfg)
+	srv, cleanup, err := newServer(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer ln.Close()
+	defer cleanup()
 
+	ln := inherited
+	if ln == nil {
+		if ln, err = openListener(ctx, cfg); err != nil {
+			return err
+		}
+	}
+	defer ln.Close()
+	if !child {
+		banner(log, cfg, ln, srv)
+	}
+	if cfg.Daemon && !child {
+		return daemon.Detach(ln, daemon.Options{})
+	}
+	if cfg.PIDFile != "" {
+		remove, err := daemon.WritePIDFile(cfg.PIDFile)
+		if err != nil {
+			return err
+		}
+		defer remove()
+	}
+	if child {
+		notify(nil)
+	}
+	return runServer(ctx, cfg, srv, ln, log)
+}
+
+// newServer builds the gateway from the options: target, TLS, web root,
+// recording. cleanup releases what it opened.
+func newServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (*gateway.Server, func(), error) {
 	srv := &gateway.Server{
-		Target:           target(cfg),
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		MaxHeaderBytes:   cfg.MaxHeaderBytes,
 		MaxFrameSize:     cfg.MaxFrameSize,
 		Heartbeat:        cfg.Heartbeat,
 		RunOnce:          cfg.RunOnce,
 		IdleTimeout:      cfg.IdleTimeout,
+		FlashPolicy:      cfg.FlashPolicy,
 		Logger:           log,
 	}
+	cleanup := func() {}
 	if cfg.Traffic {
 		srv.Traffic = os.Stdout
 	}
-	banner(log, cfg, ln, srv.Target)
+	ts := tlsSettings{
+		Cert: cfg.Cert, CertExplicit: cfg.CertExplicit, Key: cfg.Key,
+		KeyPassword: cfg.KeyPassword, KeyPassFile: cfg.KeyPasswordFile,
+		SSLOnly: cfg.SSLOnly, VerifyClient: cfg.VerifyClient, CAFile: cfg.CAFile,
+		SSLVersion: cfg.SSLVersion, SSLCiphers: cfg.SSLCiphers,
+		SSLTarget: cfg.SSLTarget, SSLTargetCAFile: cfg.SSLTargetCAFile, SSLTargetInsecure: cfg.SSLTargetInsecure,
+	}
+	rl, err := serverTLS(ts, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if rl != nil {
+		srv.TLS = rl.Config()
+		srv.SSLOnly = cfg.SSLOnly
+		reloadOnHangup(ctx, rl, log)
+	}
+	base, err := targetTLS(ts, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv.Target = withTargetTLS(base, target(cfg))
 
+	if cfg.Web != "" {
+		secrets := map[string]string{"TLS key": cfg.Key, "key password file": cfg.KeyPasswordFile, "recordings": cfg.Record}
+		if rl != nil {
+			secrets["TLS certificate"] = cfg.Cert
+		}
+		if err := checkWebRoot(cfg.Web, secrets); err != nil {
+			return nil, nil, err
+		}
+		h, closeWeb, err := webHandler(cfg.Web, cfg.FileOnly, nil, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		srv.HTTP = h
+		cleanup = func() { closeWeb() }
+	}
+	if cfg.Record != "" {
+		if srv.Recorder, err = recorderFactory(cfg.Record, log); err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+	}
+	return srv, cleanup, nil
+}
+
+// runServer serves ln until the server stops by itself or a signal stops it.
+func runServer(ctx context.Context, cfg *options.Config, srv *gateway.Server, ln net.Listener, log *slog.Logger) error {
 	if cfg.Timeout > 0 {
 		t := time.AfterFunc(cfg.Timeout, func() {
 			log.Info("listener exit due to --timeout " + strconv.Itoa(int(cfg.Timeout/time.Second)))
@@ -99,7 +192,7 @@ func target(cfg *options.Config) gateway.Endpoint {
 }
 
 // banner logs the reference's startup summary.
-func banner(log *slog.Logger, cfg *options.Config, ln net.Listener, t gateway.Endpoint) {
+func banner(log *slog.Logger, cfg *options.Config, ln net.Listener, srv *gateway.Server) {
 	log.Info("WebSocket server settings:")
 	src := ""
 	switch {
@@ -113,6 +206,6 @@ func banner(log *slog.Logger, cfg *options.Config, ln net.Listener, t gateway.En
 		src = ln.Addr().String()
 		log.Info("  - Listen on " + src)
 	}
-	log.Info("  - No SSL/TLS support (no cert file)")
-	log.Info(fmt.Sprintf("  - proxying from %s to %s", src, t))
+	featureBanner(log, cfg.Web, cfg.FileOnly, srv.TLS != nil, cfg.SSLOnly, cfg.Daemon, cfg.Record)
+	log.Info(fmt.Sprintf("  - proxying from %s to %s", src, srv.Target))
 }

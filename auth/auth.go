@@ -1,0 +1,137 @@
+package auth
+
+import (
+	"crypto/tls"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/websockify-go/websockify/tokens"
+)
+
+// Request is what a plugin may judge a connection by.
+type Request struct {
+	// Header is the client's request header. Run SanitizeHeader on it
+	// first: no plugin of this package reads SSL_* headers, but a header
+	// must never be able to pose as TLS identity.
+	Header http.Header
+	// TLS is the state of the client's TLS connection; nil for plain
+	// connections. Client identity comes only from TLS.VerifiedChains.
+	TLS *tls.ConnectionState
+	// Target is where the request goes (after token resolution).
+	Target tokens.Target
+}
+
+// Plugin decides whether a request may proceed. Implementations are safe
+// for concurrent use.
+type Plugin interface {
+	// Authenticate returns nil to allow the request, or an *Error saying
+	// how to refuse it.
+	Authenticate(r *Request) error
+}
+
+// Error is a refusal, the reference's AuthenticationError: the HTTP status,
+// reason phrase and extra headers of the response, and what to log.
+type Error struct {
+	Status int         // 401 or 403
+	Reason string      // shown to the client; empty means the status text
+	Header http.Header // e.g. WWW-Authenticate; may be nil
+	Log    string      // for the server log; empty means Reason
+}
+
+func (e *Error) Error() string {
+	msg := e.Log
+	if msg == "" {
+		msg = e.Reason
+	}
+	if msg == "" {
+		msg = http.StatusText(e.Status)
+	}
+	return fmt.Sprintf("%d %s", e.Status, msg)
+}
+
+// Options tune the plugins. The zero value is valid.
+type Options struct {
+	// Logger receives the plugins' log records. Nil means slog.Default().
+	Logger *slog.Logger
+	// Getenv reads EnvBasicAuth and EnvBasicAuthFile. Nil means os.Getenv.
+	Getenv func(string) string
+}
+
+func (o Options) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.Default()
+}
+
+func (o Options) getenv(k string) string {
+	if o.Getenv != nil {
+		return o.Getenv(k)
+	}
+	return os.Getenv(k)
+}
+
+type constructor func(source string, o Options) (Plugin, error)
+
+func plugins() map[string]constructor {
+	return map[string]constructor{
+		"BasicHTTPAuth":    newBasicHTTPAuth,
+		"ExpectOrigin":     newExpectOrigin,
+		"ClientCertCNAuth": newClientCertCNAuth,
+	}
+}
+
+const modulePrefix = "websockify.auth_plugins."
+
+// Names lists the plugin names New accepts, sorted.
+func Names() []string {
+	var names []string
+	for n := range plugins() {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// New creates the plugin named like the reference's class (BasicHTTPAuth,
+// or websockify.auth_plugins.BasicHTTPAuth) for source, the --auth-source
+// value. A source with which no request could ever pass is an error.
+func New(name, source string, o Options) (Plugin, error) {
+	short := strings.TrimPrefix(name, modulePrefix)
+	c, ok := plugins()[short]
+	if !ok {
+		return nil, fmt.Errorf("unknown auth plugin %q (known: %s)", name, strings.Join(Names(), ", "))
+	}
+	p, err := c(source, o)
+	if err != nil {
+		return nil, fmt.Errorf("auth plugin %s: %w", short, err)
+	}
+	return p, nil
+}
+
+// NeedsClientCert reports whether p can only pass clients that present a
+// verified TLS certificate, so that the server must require one
+// (--verify-client); without it such a plugin would refuse everyone.
+func NeedsClientCert(p Plugin) bool {
+	_, ok := p.(*clientCertCNAuth)
+	return ok
+}
+
+// SanitizeHeader deletes the headers whose name starts with "SSL_" or
+// "SSL-" in any letter case, which the reference's Apache-style plugins
+// trusted as TLS identity. It returns the names it removed.
+func SanitizeHeader(h http.Header) []string {
+	var removed []string
+	for k := range h {
+		if len(k) >= 4 && strings.EqualFold(k[:3], "ssl") && (k[3] == '_' || k[3] == '-') {
+			removed = append(removed, k)
+			delete(h, k)
+		}
+	}
+	slices.Sort(removed)
+	return removed
+}

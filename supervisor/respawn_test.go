@@ -1,0 +1,155 @@
+//go:build linux
+
+package supervisor
+
+import (
+	"net"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// restartDelays returns the restart_in values logged so far.
+func restartDelays(logs string) []string {
+	var out []string
+	for _, m := range regexp.MustCompile(`restart_in=(\S+)`).FindAllStringSubmatch(logs, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// TestRespawnBackoff: a program that exits at once is restarted after 1x,
+// 2x, 4x the base delay, capped, with every restart logged.
+func TestRespawnBackoff(t *testing.T) {
+	marker := newMarker(t)
+	p := helperProcess(t, marker, "exit", "1")
+	p.Mode = ModeRespawn
+	p.restartDelay, p.maxRestartDelay = 100*time.Millisecond, 400*time.Millisecond
+	log, buf := testLogger(t)
+	p.Logger = log
+	var st startTimes
+	p.OnExit = st.onExit
+	cancel, wait := runAsync(t, p)
+	eventually(t, "six exits", func() bool { return len(st.get()) >= 6 })
+	cancel()
+	if err := wait(); err != nil {
+		t.Fatalf("Run = %v; want nil", err)
+	}
+	want := []string{"100ms", "200ms", "400ms", "400ms", "400ms"}
+	if got := restartDelays(buf.String()); len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+		t.Errorf("logged delays %v; want %v first", got, want)
+	}
+	// The gaps between exits include the delay (and the start-up time).
+	exits := st.get()
+	for i, d := range []time.Duration{100, 200, 400, 400, 400} {
+		gap := exits[i+1].Sub(exits[i])
+		if d *= time.Millisecond; gap < d || gap > d+2*time.Second {
+			t.Errorf("gap %d: %v; want about %v", i, gap, d)
+		}
+	}
+	if n := strings.Count(buf.String(), "; restarting"); n < 5 {
+		t.Errorf("%d restart lines; want at least 5:\n%s", n, buf)
+	}
+	assertNoOrphans(t, marker)
+}
+
+// TestRespawnResetsAfterStableRun: runs that last longer than stableAfter
+// are always restarted after the base delay.
+func TestRespawnResetsAfterStableRun(t *testing.T) {
+	marker := newMarker(t)
+	p := helperProcess(t, marker, "run", "300ms", "1")
+	p.Mode = ModeRespawn
+	p.restartDelay, p.stableAfter = 50*time.Millisecond, 200*time.Millisecond
+	log, buf := testLogger(t)
+	p.Logger = log
+	var st startTimes
+	p.OnExit = st.onExit
+	cancel, wait := runAsync(t, p)
+	eventually(t, "four exits", func() bool { return len(st.get()) >= 4 })
+	cancel()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range restartDelays(buf.String()) {
+		if d != "50ms" {
+			t.Errorf("restart delay %s; want 50ms every time:\n%s", d, buf)
+		}
+	}
+	assertNoOrphans(t, marker)
+}
+
+// TestRespawnNeverReadyIsLoud: a static program under LD_PRELOAD binds the
+// old port itself, which we hold, and dies. Run says why before the first
+// start and again at every restart, backing off.
+func TestRespawnNeverReadyIsLoud(t *testing.T) {
+	lib := shimPath(t)
+	bin := buildListener(t, "-static")
+	held, err := net.Listen("tcp4", "127.0.0.1:0") // the port "websockify" holds
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	oldPort := held.Addr().(*net.TCPAddr).Port
+	marker := newMarker(t)
+	log, buf := testLogger(t)
+	var st startTimes
+	p := &Process{
+		Argv: []string{bin, "v4", itoa(oldPort)},
+		Environ: func(port int) []string {
+			return append(os.Environ(), marker, "LD_PRELOAD="+lib,
+				"REBIND_OLD_PORT="+itoa(oldPort), "REBIND_NEW_PORT="+itoa(port))
+		},
+		Mode:   ModeRespawn,
+		Grace:  time.Second,
+		Logger: log,
+		OnExit: st.onExit,
+	}
+	p.restartDelay = 50 * time.Millisecond
+	cancel, wait := runAsync(t, p)
+	eventually(t, "three exits", func() bool { return len(st.get()) >= 3 })
+	cancel()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	logs := buf.String()
+	if n := strings.Count(logs, "cannot be moved to"); n != 1 || !strings.Contains(logs, "is statically linked") {
+		t.Errorf("want one up-front line naming the static binary, got %d:\n%s", n, logs)
+	}
+	if n := strings.Count(logs, "exited before listening on"); n < 2 {
+		t.Errorf("want a never-ready line per restart, got %d:\n%s", n, logs)
+	}
+	if got := restartDelays(logs); len(got) < 2 || got[0] != "50ms" || got[1] != "100ms" {
+		t.Errorf("restart delays %v; want backoff 50ms, 100ms, ...", got)
+	}
+	assertNoOrphans(t, marker)
+}
+
+// TestIgnoreModeNeverReadyWarns: a daemonizing program whose daemon never
+// listens gets the ReadyTimeout warning with the LD_PRELOAD hint.
+func TestIgnoreModeNeverReadyWarns(t *testing.T) {
+	lib := shimPath(t)
+	bin := buildListener(t)
+	marker := newMarker(t)
+	log, buf := testLogger(t)
+	p := &Process{
+		Argv:         []string{bin, "-d", "idle"},
+		Env:          append(os.Environ(), marker, "LD_PRELOAD="+lib, "REBIND_OLD_PORT=1", "REBIND_NEW_PORT=2"),
+		Port:         freePort(t),
+		Mode:         ModeIgnore,
+		Grace:        time.Second,
+		ReadyTimeout: 300 * time.Millisecond,
+		Logger:       log,
+	}
+	cancel, wait := runAsync(t, p)
+	eventually(t, "the warning", func() bool {
+		return strings.Contains(buf.String(), "after 300ms; LD_PRELOAD may have been ignored")
+	})
+	cancel()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	assertNoOrphans(t, marker)
+}

@@ -1,0 +1,85 @@
+package tokens
+
+import (
+	"bufio"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func readRequest(t *testing.T, raw string) *http.Request {
+	t.Helper()
+	r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+	if err != nil {
+		t.Fatalf("ReadRequest(%q): %v", raw, err)
+	}
+	return r
+}
+
+func TestFromRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		target string // request target
+		header string // extra header lines
+		src    Sources
+		want   string // "" means no token
+	}{
+		{"reference example", "/websockify?token=blah", "", Sources{}, "blah"},
+		{"first value", "/?token=a&token=b", "", Sources{}, "a"},
+		{"blank values skipped", "/?token=&token=b", "", Sources{}, "b"},
+		{"only blank", "/?token=", "", Sources{}, ""},
+		{"no equals sign", "/?token&token=c", "", Sources{}, "c"},
+		{"trailing newlines stripped", "/?token=abc%0A%0A", "", Sources{}, "abc"},
+		{"only newline", "/?token=%0A", "", Sources{}, ""},
+		{"leading newline kept", "/?token=%0Aabc", "", Sources{}, "\nabc"},
+		{"plus is space", "/?token=a+b", "", Sources{}, "a b"},
+		{"percent decoded", "/?token=%2e%2e%2fx", "", Sources{}, "../x"},
+		{"bad escape literal", "/?token=%zz%4", "", Sources{}, "%zz%4"},
+		{"encoded name", "/?%74oken=x", "", Sources{}, "x"},
+		{"semicolon not a separator", "/?a=1;token=x", "", Sources{}, ""},
+		{"other keys", "/?path=websockify&token=t1&x=y", "", Sources{}, "t1"},
+		{"any path", "/x/y/z?token=t", "", Sources{}, "t"},
+		{"absolute form", "http://h/p?token=abs", "", Sources{}, "abs"},
+		{"no token", "/websockify", "", Sources{}, ""},
+		{"cookie ignored by default", "/", "Cookie: token=c1\r\n", Sources{}, ""},
+		{"path ignored by default", "/x/tok1", "", Sources{}, ""},
+		{"cookie opt-in", "/", "Cookie: a=b; token=c1\r\n", Sources{Cookie: true}, "c1"},
+		{"query before cookie", "/?token=q", "Cookie: token=c1\r\n", Sources{Cookie: true}, "q"},
+		{"empty cookie", "/", "Cookie: token=\r\n", Sources{Cookie: true}, ""},
+		{"path opt-in", "/x/tok1", "", Sources{Path: true}, "tok1"},
+		{"path decoded", "/x/a%20b", "", Sources{Path: true}, "a b"},
+		{"path encoded slash", "/x/..%2Fy", "", Sources{Path: true}, "../y"},
+		{"path trailing slash", "/x/", "", Sources{Path: true}, ""},
+		{"cookie before path", "/x/p", "Cookie: token=c\r\n", Sources{Cookie: true, Path: true}, "c"},
+		{"query before path", "/x/p?token=q", "", Sources{Path: true}, "q"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := readRequest(t, "GET "+tc.target+" HTTP/1.1\r\nHost: h\r\n"+tc.header+"\r\n")
+			got, ok := FromRequest(r, tc.src)
+			if got != tc.want || ok != (tc.want != "") {
+				t.Fatalf("FromRequest = %q, %v; want %q", got, ok, tc.want)
+			}
+		})
+	}
+}
+
+func TestFromRequestHost(t *testing.T) {
+	for _, tc := range []struct{ host, want string }{
+		{"vm1.example.com:6080", "vm1.example.com"},
+		{"VM1.Example.com", "VM1.Example.com"},
+		{"[::1]:6080", "::1"},
+		{"[::1]", "::1"},
+		{"10.0.0.1:80", "10.0.0.1"},
+		{":6080", ""},
+	} {
+		r := readRequest(t, "GET /?token=q HTTP/1.1\r\nHost: "+tc.host+"\r\n\r\n")
+		got, ok := FromRequest(r, Sources{Host: true, Cookie: true, Path: true})
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("Host %q: got %q, %v; want %q", tc.host, got, ok, tc.want)
+		}
+	}
+	r := readRequest(t, "GET /?token=q HTTP/1.0\r\n\r\n")
+	if got, ok := FromRequest(r, Sources{Host: true}); ok {
+		t.Errorf("no Host: got %q", got)
+	}
+}

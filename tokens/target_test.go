@@ -1,0 +1,121 @@
+package tokens
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseTarget(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Target
+	}{
+		{"remote_host:5900", tcp("remote_host:5900")},
+		{"  10.0.0.1:5900 \n", tcp("10.0.0.1:5900")},
+		{"::1:5900", tcp("[::1]:5900")},
+		{"[::1]:5900", tcp("[::1]:5900")},
+		{"fe80::1%eth0:5901", tcp("[fe80::1%eth0]:5901")},
+		{"host:065535", tcp("host:65535")},
+		{"unix_socket:/run/vnc.sock", Target{"unix", "/run/vnc.sock"}},
+		{"unix_socket:/run/a:b.sock", Target{"unix", "/run/a:b.sock"}},
+	} {
+		got, err := ParseTarget(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("ParseTarget(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+	}
+	for _, in := range []string{
+		"", "host", "host:", ":5900", "host:0", "host:65536", "host:-1", "host:+80",
+		"host:vnc", "host:59 00", "ho st:5900", "h/x:80", "[::1]x:80", "unix_socket:", "a:b:c",
+	} {
+		if got, err := ParseTarget(in); err == nil {
+			t.Errorf("ParseTarget(%q) = %+v; want an error", in, got)
+		}
+	}
+}
+
+func TestTargetString(t *testing.T) {
+	if s := tcp("h:1").String(); s != "h:1" {
+		t.Errorf("got %q", s)
+	}
+	if s := (Target{"unix", "/x"}).String(); s != "unix socket /x" {
+		t.Errorf("got %q", s)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for _, tok := range []string{"", "a", "abc", "secret-token-1234567890", "\x00\x01\x02\x03\x04\x05\x06\x07"} {
+		r := Redact(tok)
+		if len(tok) >= 4 && strings.Contains(r, tok) {
+			t.Errorf("Redact(%q) = %q reveals the token", tok, r)
+		}
+		if r != Redact(tok) {
+			t.Errorf("Redact(%q) not deterministic", tok)
+		}
+		for _, c := range r {
+			if c < 0x20 {
+				t.Errorf("Redact(%q) = %q has control characters", tok, r)
+			}
+		}
+	}
+	if got := Redact("secret-token-1234567890"); !strings.HasPrefix(got, "secr…#") || !strings.HasSuffix(got, "/23") {
+		t.Errorf("Redact = %q", got)
+	}
+	if Redact("abc") == Redact("abd") {
+		t.Error("different tokens redact alike")
+	}
+}
+
+func TestNewUnknownPlugin(t *testing.T) {
+	_, err := New("NoSuchPlugin", "", Options{})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, n := range Names() {
+		if !strings.Contains(err.Error(), n) {
+			t.Errorf("error %q does not list %s", err, n)
+		}
+	}
+	if _, err := New("mymodule.MyPlugin", "", Options{}); err == nil {
+		t.Error("custom dotted plugin accepted")
+	}
+	want := []string{"BaseTokenAPI", "JSONTokenApi", "JWTTokenApi", "ReadOnlyTokenFile", "TokenFile",
+		"TokenFileName", "TokenRedis", "UnixDomainSocketDirectory"}
+	if !slices.Equal(Names(), want) {
+		t.Errorf("Names() = %q", Names())
+	}
+}
+
+func TestNewDottedName(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir+"/t", "a: h:1\n")
+	p := mustNew(t, "websockify.token_plugins.TokenFile", dir+"/t", Options{})
+	lookupOK(t, p, "a", tcp("h:1"))
+}
+
+func TestNewStartupErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct{ name, source, want string }{
+		{"TokenFile", "", "required"},
+		{"TokenFile", dir + "/missing", "no such file"},
+		{"ReadOnlyTokenFile", dir + "/missing", "no such file"},
+		{"TokenFileName", dir + "/missing", "requires a directory"},
+		{"UnixDomainSocketDirectory", "", "requires a directory"},
+		{"JWTTokenApi", dir + "/missing", "error loading key file"},
+		{"JWTTokenApi", "", "required"},
+		{"BaseTokenAPI", "http://api/", "exactly once"},
+		{"JSONTokenApi", "ftp://api/%s", "http"},
+		{"TokenRedis", "a:b:c:d:e:f", "expected format"},
+		{"TokenRedis", "host:port", "expected format"},
+	} {
+		_, err := New(tc.name, tc.source, Options{})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("New(%s, %q) error %v; want it to mention %q", tc.name, tc.source, err, tc.want)
+		}
+	}
+	if !errors.Is(ErrNotFound, ErrNotFound) || errors.Is(ErrNotFound, ErrInvalidToken) {
+		t.Error("sentinels confused")
+	}
+}
