@@ -521,7 +521,9 @@ func (ps *pollSession) readTarget() bool {
 	if ps.targetDone || !ps.tIn {
 		return false
 	}
-	drop := ps.discard || ps.closeSent
+	// Once our close is out or the client is being closed, target bytes
+	// are read and dropped.
+	drop := ps.discard || ps.closeSent || ps.lingering || ps.clientClosed
 	if !drop && ps.clientPending() {
 		return false
 	}
@@ -547,7 +549,7 @@ func (ps *pollSession) readTarget() bool {
 		ps.tIn = false // drained: more data brings a new edge
 	}
 	if drop {
-		ps.discard = true // as copyToClient after errCloseSent
+		ps.discard = true // as copyToClient after a failed write
 		return true
 	}
 	ps.ss.traffic.put("{")
@@ -632,7 +634,6 @@ func (ps *pollSession) advance() bool {
 		progress = true
 	}
 	if ps.clientDone && !ps.lingering && !ps.clientClosed && (ps.clientDead || !ps.clientPending()) {
-		ps.discard = true // nothing more may go to the client
 		if ps.clientDead {
 			ps.closeClient()
 		} else {
