@@ -58,6 +58,7 @@ func newSession(s *Server, c net.Conn, br *bufio.Reader, proto string, ep Endpoi
 		ended:    make(chan struct{}),
 	}
 	ss.w.conn = c
+	ss.w.batch = batchOf(c)
 	ss.raw = c
 	ss.w.timeout = s.writeTimeout()
 	if s.Traffic != nil {

@@ -33,7 +33,7 @@ func (s *Server) sniff(c net.Conn, log *slog.Logger) (net.Conn, *tls.ConnectionS
 			log.Info("SSL connection but no certificate is configured (--cert)")
 			return nil, nil, false
 		}
-		tc := tls.Server(pc, s.TLS)
+		tc := tls.Server(&batchConn{Conn: pc}, s.TLS)
 		if err := tc.HandshakeContext(context.Background()); err != nil {
 			log.Info("TLS handshake failed", "err", err)
 			return nil, nil, false

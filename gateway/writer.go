@@ -24,6 +24,7 @@ var errCloseSent = errors.New("gateway: close frame already sent")
 type frameWriter struct {
 	mu        sync.Mutex
 	conn      net.Conn
+	batch     *batchConn // under conn when it is TLS: one system call per frame
 	timeout   time.Duration
 	closeSent bool
 	// loop, once set, owns the connection: the session has been handed to
@@ -71,7 +72,15 @@ func (w *frameWriter) writeLocked(op ws.OpCode, buf []byte) error {
 	start := frameHeadroom - headerLen(payload)
 	putHeader(buf[start:frameHeadroom], op, payload)
 	w.conn.SetWriteDeadline(time.Now().Add(w.timeout))
+	if w.batch == nil {
+		_, err := w.conn.Write(buf[start:])
+		return err
+	}
+	w.batch.hold()
 	_, err := w.conn.Write(buf[start:])
+	if rerr := w.batch.release(); err == nil {
+		err = rerr
+	}
 	return err
 }
 
