@@ -50,11 +50,11 @@ type pollSession struct {
 	tb           *[]byte // holds the data frame being written, or nil
 	tA, tB       int
 	canSplice    bool // both sockets TCP and nothing to record
-	splicing     bool // target bytes go to the client through pipe by splice(2)
+	splicing     bool // target bytes go to the client through pipe (splice.go)
 	pipe         pipePair
-	pipeN        int // payload bytes in pipe
-	hdr          [frameHeadroom]byte
-	hdrA, hdrB   uint8  // the spliced frame's header not yet written
+	pipeN        int    // frame bytes in pipe: headers and payloads
+	pipeFrames   int    // whole frames in pipe
+	pull         int    // payload bytes of the last frame in pipe still in the target socket
 	cout         []byte // control frames, written after the data frame
 	targetDone   bool   // the target is no longer read
 	discard      bool   // target bytes are dropped: the client failed or we closed
@@ -223,7 +223,7 @@ func (ps *pollSession) step() {
 
 // clientPending reports whether frames wait to be written to the client.
 func (ps *pollSession) clientPending() bool {
-	return ps.hdrA < ps.hdrB || ps.pipeN > 0 || ps.tA < ps.tB || len(ps.cout) > 0
+	return ps.pipeN > 0 || ps.pull > 0 || ps.tA < ps.tB || len(ps.cout) > 0
 }
 
 // flushClient writes the frame in flight, then the queued control frames.
@@ -232,16 +232,12 @@ func (ps *pollSession) flushClient() (progress bool) {
 		var n int
 		var err error
 		switch {
-		case ps.hdrA < ps.hdrB:
-			flags := unix.MSG_NOSIGNAL
-			if ps.pipeN > 0 {
-				flags |= unix.MSG_MORE // the payload follows by splice
-			}
-			n, err = unix.SendmsgN(ps.cfd, ps.hdr[ps.hdrA:ps.hdrB], nil, nil, flags)
 		case ps.pipeN > 0:
 			var m int64
 			m, err = unix.Splice(ps.pipe.r, nil, ps.cfd, nil, ps.pipeN, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 			n = int(m)
+		case ps.pull > 0:
+			return progress // the rest of the frame is still to come from the target
 		case ps.tA < ps.tB:
 			n, err = unix.Write(ps.cfd, (*ps.tb)[ps.tA:ps.tB])
 		case len(ps.cout) > 0:
@@ -267,12 +263,12 @@ func (ps *pollSession) flushClient() (progress bool) {
 		}
 		progress = true
 		switch {
-		case ps.hdrA < ps.hdrB:
-			ps.hdrA += uint8(n)
 		case ps.pipeN > 0:
-			if ps.pipeN -= n; ps.pipeN == 0 {
+			if ps.pipeN -= n; ps.pipeN == 0 && ps.pull == 0 {
 				ps.l.putPipe(ps.pipe)
-				ps.frameSent()
+				for ; ps.pipeFrames > 0; ps.pipeFrames-- {
+					ps.frameSent()
+				}
 			}
 		case ps.tA < ps.tB:
 			if ps.tA += n; ps.tA == ps.tB {
@@ -332,10 +328,7 @@ func (ps *pollSession) clientWriteFailed(err error) {
 	ps.clientDead, ps.discard = true, true
 	unix.Shutdown(ps.cfd, unix.SHUT_RDWR)
 	ps.releaseTB()
-	if ps.pipeN > 0 {
-		ps.pipe.close() // it still holds bytes
-	}
-	ps.pipeN, ps.hdrA, ps.hdrB = 0, 0, 0
+	ps.dropPipe()
 	ps.cout, ps.writeBy = nil, time.Time{}
 	ps.endClient(err)
 }
@@ -524,12 +517,20 @@ func (ps *pollSession) readTarget() bool {
 	// Once our close is out or the client is being closed, target bytes
 	// are read and dropped.
 	drop := ps.discard || ps.closeSent || ps.lingering || ps.clientClosed
-	if !drop && ps.clientPending() {
+	switch {
+	case ps.pull > 0:
+		return ps.pullTarget() // a frame in flight is finished first, even after our close
+
+	case !drop && ps.clientPending():
 		return false
-	}
-	if !drop && ps.splicing {
+	case !drop && ps.splicing:
 		return ps.spliceTarget()
 	}
+	return ps.copyTarget(drop)
+}
+
+// copyTarget reads the target into memory and sends the read as one frame.
+func (ps *pollSession) copyTarget(drop bool) bool {
 	bp := ps.l.targetBuf()
 	buf := (*bp)[:frameHeadroom+targetReadSize]
 	n, err := unix.Read(ps.tfd, buf[frameHeadroom:])
@@ -560,42 +561,6 @@ func (ps *pollSession) readTarget() bool {
 	putHeader(buf[start:frameHeadroom], ws.OpBinary, n)
 	ps.tb, ps.l.tbuf, ps.tA, ps.tB = bp, nil, start, frameHeadroom+n
 	ps.splicing = ps.canSplice && n >= spliceMin
-	ps.flushClient()
-	return true
-}
-
-// spliceTarget moves one read's worth of target bytes into a pipe, to go
-// to the client behind their frame header without passing through memory
-// of ours.
-func (ps *pollSession) spliceTarget() bool {
-	p, err := ps.l.getPipe()
-	if err != nil {
-		ps.splicing, ps.canSplice = false, false
-		return true
-	}
-	n, err := unix.Splice(ps.tfd, nil, p.w, nil, targetReadSize, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
-	switch {
-	case err == unix.EAGAIN:
-		ps.l.putPipe(p)
-		ps.tIn = false
-		return false
-	case err == unix.EINTR:
-		ps.l.putPipe(p)
-		return true
-	case err != nil:
-		ps.l.putPipe(p)
-		ps.targetEnded(os.NewSyscallError("splice", err))
-		return true
-	case n == 0:
-		ps.l.putPipe(p)
-		ps.targetEnded(io.EOF)
-		return true
-	}
-	ps.ss.traffic.put("{")
-	hl := headerLen(int(n))
-	putHeader(ps.hdr[:hl], ws.OpBinary, int(n))
-	ps.pipe, ps.pipeN, ps.hdrA, ps.hdrB = p, int(n), 0, uint8(hl)
-	ps.splicing = n >= spliceMin
 	ps.flushClient()
 	return true
 }
@@ -761,10 +726,8 @@ func (ps *pollSession) end() {
 	unix.Close(ps.tfd)
 	ps.releaseIn()
 	ps.releaseTB()
-	if ps.pipeN > 0 {
-		ps.pipe.close()
-	}
-	ps.pipeN, ps.hdrA, ps.hdrB, ps.cout, ps.pending = 0, 0, 0, nil, nil
+	ps.dropPipe()
+	ps.cout, ps.pending = nil, nil
 	ps.ss.finish()
 	close(ps.ss.ended)
 }

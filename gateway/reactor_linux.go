@@ -366,6 +366,7 @@ func (l *loop) getPipe() (pipePair, error) {
 	if err := unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC); err != nil {
 		return pipePair{}, fmt.Errorf("pipe2: %w", err)
 	}
+	unix.FcntlInt(uintptr(fds[0]), unix.F_SETPIPE_SZ, pipeSize) // best effort
 	return pipePair{r: fds[0], w: fds[1]}, nil
 }
 

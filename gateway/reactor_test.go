@@ -176,3 +176,46 @@ func TestLoopNoAllocationPerFrame(t *testing.T) {
 		t.Fatalf("%.2f allocations per round trip; want none", a)
 	}
 }
+
+// TestLoopBulkTargetIntegrity: a bulk stream from the target (the splice
+// path) reaches the client intact, in frames of at most 64 KiB.
+func TestLoopBulkTargetIntegrity(t *testing.T) {
+	data := make([]byte, 24<<20)
+	for i := range data {
+		data[i] = byte(i*7 + i>>11)
+	}
+	ln := newLocalListener(t)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for p := data; len(p) > 0; {
+			n := min(len(p), 1+len(p)%200000)
+			c.Write(p[:n])
+			p = p[n:]
+		}
+	}()
+	t.Cleanup(func() { ln.Close() })
+	addr := startServer(t, &Server{Target: Endpoint{Address: ln.Addr().String()}})
+	c, _, _ := dial(t, addr, "")
+	br := bufio.NewReaderSize(c, 256<<10)
+	var got []byte
+	for {
+		f, err := ws.ReadFrame(br)
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", len(got), err)
+		}
+		if f.Header.OpCode == ws.OpClose {
+			break
+		}
+		if f.Header.Length > targetReadSize || f.Header.OpCode != ws.OpBinary || !f.Header.Fin {
+			t.Fatalf("frame %+v", f.Header)
+		}
+		got = append(got, f.Payload...)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("got %d bytes, want %d identical", len(got), len(data))
+	}
+}
