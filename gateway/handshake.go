@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -45,6 +46,12 @@ func (c *capReader) Read(p []byte) (int, error) {
 
 var errHeaderTooLarge = errors.New("gateway: request header too large")
 
+// Buffers of the handshake, reused from one connection to the next.
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 512) }}
+)
+
 // serveConn runs one accepted connection: sniffing, handshake, then the
 // session or the HTTP answer.
 func (s *Server) serveConn(raw net.Conn, id uint64) {
@@ -57,8 +64,7 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 	}()
 
 	if tc, ok := raw.(*net.TCPConn); ok {
-		tc.SetNoDelay(true)
-		tc.SetKeepAlive(true)
+		tc.SetKeepAlive(true) // Go's TCP connections have no delay already
 	}
 	log := s.logger().With("client", peerName(raw))
 
@@ -71,7 +77,15 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 	}
 	info := &ConnInfo{ID: id, RemoteAddr: raw.RemoteAddr().String(), TLS: tlsState}
 	cr := &capReader{r: c, n: s.maxHeaderBytes()}
-	br := bufio.NewReaderSize(cr, 4096)
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(cr)
+	// Whatever happens, the reader is free once serveConn returns: a
+	// session relayed here has ended, one handed to an event loop has taken
+	// the bytes left in it.
+	defer func() {
+		br.Reset(nil)
+		readerPool.Put(br)
+	}()
 
 	var req *http.Request
 	for {
@@ -115,8 +129,13 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 		Protocol: func(p string) bool { return p == proto },
 		Timeout:  s.writeTimeout(),
 	}
-	hj := &hijacker{conn: c, rw: bufio.NewReadWriter(br, bufio.NewWriterSize(c, 512))}
-	if _, _, _, err := up.Upgrade(req, hj); err != nil {
+	bw := writerPool.Get().(*bufio.Writer)
+	bw.Reset(c)
+	hj := &hijacker{conn: c, rw: bufio.NewReadWriter(br, bw)}
+	_, _, _, err := up.Upgrade(req, hj)
+	bw.Reset(nil) // the upgrader has flushed it
+	writerPool.Put(bw)
+	if err != nil {
 		log.Warn("handshake refused", "err", err)
 		return
 	}

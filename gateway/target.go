@@ -49,9 +49,6 @@ func (e Endpoint) dial(ctx context.Context, timeout time.Duration) (net.Conn, er
 	if err != nil {
 		return nil, err
 	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		tc.SetNoDelay(true)
-	}
 	if e.TLS == nil {
 		return c, nil
 	}
