@@ -28,9 +28,12 @@ type pollSession struct {
 	ss       *session
 	l        *loop
 	slot     int32
+	gen      uint32
 	cfd, tfd int // the client's and the target's sockets, duplicated from their net.Conns
 	marked   bool
 	done     bool
+
+	cOutArmed, tOutArmed bool // EPOLLOUT is registered (after the first EAGAIN)
 
 	// Readiness remembered from edge-triggered events until EAGAIN. A
 	// short read also ends readability, unless the peer's FIN (or an error)
@@ -121,10 +124,23 @@ func (s *Server) relayOnLoop(ss *session, target net.Conn) bool {
 	ss.deadlineMu.Lock()
 	ps.closingBy = ss.closingBy
 	ss.deadlineMu.Unlock()
+	ps.start(time.Now())
 	ss.w.mu.Lock()
 	ps.closeSent = ss.w.closeSent
+	// Once registered, ps belongs to the loop: decide before.
+	kick := ps.pending != nil || ps.closeSent || s.Heartbeat > 0
+	l := ps.l
+	err = l.register(ps)
 	ss.w.loop = ps
-	ps.l.post(loopMsg{kind: msgAdd, ps: ps}) // under w.mu: before any goAway
+	switch {
+	case err != nil:
+		// The loop may have seen one socket already: the session is its to
+		// end (out of epoll watches, say).
+		ss.log.Warn("event loop refused the session", "err", err)
+		l.post(loopMsg{kind: msgAbort, ps: ps})
+	case kick:
+		l.post(loopMsg{kind: msgStep, ps: ps}) // under w.mu: before any goAway
+	}
 	ss.w.mu.Unlock()
 	// The duplicates keep the sockets open; closing the originals takes
 	// them out of Go's poller, which would otherwise wake up for every
@@ -175,13 +191,29 @@ func (ps *pollSession) abort() { ps.l.post(loopMsg{kind: msgAbort, ps: ps}) }
 
 func (ps *pollSession) fire() { ps.l.post(loopMsg{kind: msgTimer, ps: ps}) }
 
-// start runs when the loop has registered the sockets. Both count as ready
-// until a read or write says otherwise.
+// start sets up a new session before the loop sees it. Both sockets count
+// as writable until a write says otherwise; readable ones report an event
+// when added to the epoll set.
 func (ps *pollSession) start(now time.Time) {
-	ps.cIn, ps.cOut, ps.tIn, ps.tOut = true, true, true, true
+	ps.cOut, ps.tOut = true, true
 	ps.lastRead = now
 	if h := ps.ss.srv.Heartbeat; h > 0 {
 		ps.nextPing = now.Add(h)
+	}
+}
+
+// armOut adds EPOLLOUT to a socket's registration after its first EAGAIN
+// on a write. If the socket has become writable meanwhile, the change
+// itself reports it.
+func (ps *pollSession) armOut(target bool) {
+	fd := ps.cfd
+	if target {
+		fd, ps.tOutArmed = ps.tfd, true
+	} else {
+		ps.cOutArmed = true
+	}
+	if err := ps.l.ctl(unix.EPOLL_CTL_MOD, fd, ps.slot, ps.gen, target, true); err != nil {
+		ps.ss.log.Warn("event loop", "err", err) // cannot happen on a registered socket
 	}
 }
 
@@ -250,6 +282,9 @@ func (ps *pollSession) flushClient() (progress bool) {
 			continue
 		case err == unix.EAGAIN:
 			ps.cOut = false
+			if !ps.cOutArmed {
+				ps.armOut(false)
+			}
 			if ps.writeBy.IsZero() {
 				ps.writeBy = ps.l.now.Add(ps.ss.srv.writeTimeout())
 			}
@@ -342,6 +377,9 @@ func (ps *pollSession) flushTarget() bool {
 	switch {
 	case err == unix.EAGAIN:
 		ps.tOut = false
+		if !ps.tOutArmed {
+			ps.armOut(true)
+		}
 		return false
 	case err == unix.EINTR:
 		return true

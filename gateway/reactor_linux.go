@@ -78,7 +78,7 @@ func (s *Server) eventLoops() *reactor {
 type msgKind uint8
 
 const (
-	msgAdd   msgKind = iota // start relaying ps
+	msgStep  msgKind = iota // step ps: it has something to do before any event
 	msgClose                // send a close frame (Shutdown, CloseSessions)
 	msgAbort                // end ps at once
 	msgTimer                // one of ps's deadlines may have passed
@@ -102,12 +102,12 @@ type loop struct {
 
 	mu    sync.Mutex
 	queue []loopMsg
-	woken bool // evfd has been written since the queue was last taken
+	woken bool           // evfd has been written since the queue was last taken
+	slots []*pollSession // sessions by slot, under mu; event data names a slot
+	gens  []uint32       // generation of each slot, against stale events
+	free  []int32
+	live  int
 
-	slots    []*pollSession // sessions by slot; event data names a slot
-	gens     []uint32       // generation of each slot, against stale events
-	free     []int32
-	live     int
 	stopping bool
 	ready    []*pollSession // sessions to step in this round
 	again    []*pollSession // sessions with more to do after their budget
@@ -203,9 +203,11 @@ func (l *loop) run() {
 		}
 		clear(l.again)
 		l.again = l.again[:0]
+		queued := false
+		l.mu.Lock() // sessions are registered from other goroutines
 		for _, ev := range l.events[:max(l.nev, 0)] {
 			if ev.Fd < 0 {
-				l.takeQueue()
+				queued = true
 				continue
 			}
 			slot, gen, target := ev.Fd, uint32(ev.Pad)>>1, ev.Pad&1 == 1
@@ -216,6 +218,10 @@ func (l *loop) run() {
 			ps.onEvent(target, ev.Events)
 			l.mark(ps)
 		}
+		l.mu.Unlock()
+		if queued {
+			l.takeQueue()
+		}
 		for i, ps := range l.ready {
 			ps.marked = false
 			if !ps.done {
@@ -224,7 +230,7 @@ func (l *loop) run() {
 			l.ready[i] = nil
 		}
 		l.ready = l.ready[:0]
-		if l.stopping && l.live == 0 {
+		if l.stopping && l.sessions() == 0 {
 			l.close()
 			return
 		}
@@ -254,12 +260,6 @@ func (l *loop) takeQueue() {
 		case m.kind == msgStop:
 			l.stopping = true
 			continue
-		case m.kind == msgAdd:
-			if err := l.add(ps); err != nil {
-				ps.ss.log.Warn("event loop refused the session", "err", err)
-				ps.end()
-				continue
-			}
 		case ps.done:
 			continue
 		case m.kind == msgClose:
@@ -274,9 +274,13 @@ func (l *loop) takeQueue() {
 	}
 }
 
-// add registers both sockets of ps, edge-triggered: readiness is
-// remembered in ps until a read or write says EAGAIN.
-func (l *loop) add(ps *pollSession) error {
+// register gives ps a slot and adds both its sockets to the epoll set,
+// edge-triggered: readiness is remembered in ps until a read or write says
+// EAGAIN. EPOLLOUT is left out until a write first says EAGAIN (armOut), so
+// that a new session does not wake the loop just for being writable. Safe
+// from any goroutine; the loop sees ps once a socket has an event.
+func (l *loop) register(ps *pollSession) error {
+	l.mu.Lock()
 	var slot int32
 	if k := len(l.free); k > 0 {
 		slot, l.free = l.free[k-1], l.free[:k-1]
@@ -285,32 +289,54 @@ func (l *loop) add(ps *pollSession) error {
 		l.slots = append(l.slots, nil)
 		l.gens = append(l.gens, 0)
 	}
-	l.gens[slot]++
-	gen := l.gens[slot] & (1<<30 - 1)
+	gen := (l.gens[slot] + 1) & (1<<30 - 1)
 	l.gens[slot] = gen
-	ps.slot = slot
-	const events = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
-	for i, fd := range []int{ps.cfd, ps.tfd} {
-		ev := unix.EpollEvent{Events: events, Fd: slot, Pad: int32(gen<<1) | int32(i)}
-		if err := unix.EpollCtl(l.epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
-			l.free = append(l.free, slot)
-			return fmt.Errorf("epoll_ctl: %w", err)
-		}
-	}
+	ps.slot, ps.gen = slot, gen
+	fds := [2]int{ps.cfd, ps.tfd} // ps is the loop's once published
 	l.slots[slot] = ps
 	l.live++
-	ps.start(l.now)
+	l.mu.Unlock()
+	for i, fd := range fds {
+		if err := l.ctl(unix.EPOLL_CTL_ADD, fd, slot, gen, i == 1, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ctl adds or modifies the registration of a session's socket.
+func (l *loop) ctl(op, fd int, slot int32, gen uint32, target, out bool) error {
+	events := uint32(unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET)
+	if out {
+		events |= unix.EPOLLOUT
+	}
+	side := int32(0)
+	if target {
+		side = 1
+	}
+	ev := unix.EpollEvent{Events: events, Fd: slot, Pad: int32(gen<<1) | side}
+	if err := unix.EpollCtl(l.epfd, op, fd, &ev); err != nil {
+		return os.NewSyscallError("epoll_ctl", err)
+	}
 	return nil
 }
 
 // remove forgets ps; its sockets leave the epoll set when it closes them.
 func (l *loop) remove(ps *pollSession) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if int(ps.slot) >= len(l.slots) || l.slots[ps.slot] != ps {
-		return // never added
+		return // never registered
 	}
 	l.slots[ps.slot] = nil
 	l.free = append(l.free, ps.slot)
 	l.live--
+}
+
+func (l *loop) sessions() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.live
 }
 
 func (l *loop) close() {
