@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -21,6 +22,12 @@ const targetReadSize = 64 << 10
 
 var bufPool = sync.Pool{New: func() any {
 	b := make([]byte, frameHeadroom+targetReadSize)
+	return &b
+}}
+
+// b64Pool holds the buffers that base64-encode a target read.
+var b64Pool = sync.Pool{New: func() any {
+	b := make([]byte, frameHeadroom+base64.StdEncoding.EncodedLen(targetReadSize/4*3))
 	return &b
 }}
 
@@ -142,10 +149,6 @@ func (ss *session) copyToTarget() error {
 		MaxFrameSize:   ss.srv.maxFrameSize(),
 		OnIntermediate: ss.handleControl,
 	}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := (*bp)[:32<<10]
-
 	for {
 		hdr, err := rd.NextFrame()
 		if err != nil {
@@ -167,7 +170,11 @@ func (ss *session) copyToTarget() error {
 		if ss.base64 {
 			src = base64.NewDecoder(base64.StdEncoding, rd)
 		}
-		if err := ss.pump(src, buf); err != nil {
+		// A buffer only while a message moves: an idle session holds none.
+		bp := bufPool.Get().(*[]byte)
+		err = ss.pump(src, (*bp)[:32<<10])
+		bufPool.Put(bp)
+		if err != nil {
 			return err
 		}
 		ss.traffic.put("}")
@@ -218,19 +225,37 @@ func (ss *session) checkDataOp(op ws.OpCode) error {
 // failed client write it keeps reading and discards, so that the target is
 // not reset while it still writes.
 func (ss *session) copyToClient() {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
-	var enc []byte
+	var bp, ep *[]byte // buffers, taken only while bytes move
+	defer func() {
+		if bp != nil {
+			bufPool.Put(bp)
+		}
+		if ep != nil {
+			b64Pool.Put(ep)
+		}
+	}()
 	op := ws.OpBinary
 	readSize := targetReadSize
 	if ss.base64 {
 		op = ws.OpText
 		readSize = targetReadSize / 4 * 3
-		enc = make([]byte, frameHeadroom+base64.StdEncoding.EncodedLen(readSize))
+	}
+	var rc syscall.RawConn
+	if sc, ok := ss.target.(syscall.Conn); ok {
+		rc, _ = sc.SyscallConn()
 	}
 	discard := false
 	for {
+		if bp != nil {
+			bufPool.Put(bp)
+		}
+		if ep != nil {
+			b64Pool.Put(ep)
+		}
+		bp, ep = nil, nil
+		waitReadable(rc) // without a buffer, where the target allows
+		bp = bufPool.Get().(*[]byte)
+		buf := *bp
 		n, rerr := ss.target.Read(buf[frameHeadroom : frameHeadroom+readSize])
 		if n > 0 && !discard {
 			ss.traffic.put("{")
@@ -239,6 +264,10 @@ func (ss *session) copyToClient() {
 			}
 			frame := buf[:frameHeadroom+n]
 			if ss.base64 {
+				if ep == nil {
+					ep = b64Pool.Get().(*[]byte)
+				}
+				enc := *ep
 				m := base64.StdEncoding.EncodedLen(n)
 				base64.StdEncoding.Encode(enc[frameHeadroom:], buf[frameHeadroom:frameHeadroom+n])
 				frame = enc[:frameHeadroom+m]

@@ -56,7 +56,7 @@ var workloads = []workload{
 		run:    runSessions},
 	{key: "idle", title: "memory per idle session (PSS)", unit: "KB",
 		target: func(b *backends) string { return b.echo.Addr().String() },
-		run:    runIdle},
+		run:    func(e *env, p *proxyProc) (measure, error) { return runIdle(e, p, nil) }},
 	{key: "flood", title: "proxy PSS, one connection flooding both ways, slow readers", unit: "MB",
 		target: func(b *backends) string { return b.flood.Addr().String() },
 		run:    runFlood},
@@ -66,6 +66,9 @@ var workloads = []workload{
 	{key: "c2t-wss", title: "wss:// client→target: CPU", unit: "s/GB", wss: true, ws: "c2t",
 		target: func(b *backends) string { return b.sink.Addr().String() },
 		run:    func(e *env, p *proxyProc) (measure, error) { return runC2T(e, p, e.tls) }},
+	{key: "idle-wss", title: "wss:// memory per idle session (PSS)", unit: "KB", wss: true, ws: "idle",
+		target: func(b *backends) string { return b.echo.Addr().String() },
+		run:    func(e *env, p *proxyProc) (measure, error) { return runIdle(e, p, e.tls) }},
 }
 
 func throughput(n int64, d time.Duration) string {
@@ -221,7 +224,7 @@ func idleSessions(e *env, p *proxyProc) int {
 	return n
 }
 
-func runIdle(e *env, p *proxyProc) (measure, error) {
+func runIdle(e *env, p *proxyProc, tc *tls.Config) (measure, error) {
 	n := idleSessions(e, p)
 	time.Sleep(500 * time.Millisecond)
 	pss0 := treePSS(p.pid())
@@ -241,7 +244,7 @@ func runIdle(e *env, p *proxyProc) (measure, error) {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				cl, err := dialClient(p.addr, p.spec.raw(), nil, 256)
+				cl, err := dialClient(p.addr, p.spec.raw(), tc, 256)
 				if err == nil {
 					cl.c.SetDeadline(time.Now().Add(30 * time.Second))
 					if err = cl.send(pattern[:64]); err == nil {
