@@ -31,9 +31,54 @@ type inBuf struct {
 
 type span struct{ a, b int }
 
-var inBufPool = sync.Pool{New: func() any {
-	return &inBuf{b: make([]byte, clientReadSize), spans: make([]span, 0, 16)}
-}}
+// slowReadSize is the client read size while the target pushes back: a
+// session then holds at most this much for it (in a small buffer), not a
+// whole clientReadSize buffer.
+const slowReadSize = 64 << 10
+
+var (
+	inBufPool = sync.Pool{New: func() any {
+		return &inBuf{b: make([]byte, clientReadSize), spans: make([]span, 0, 16)}
+	}}
+	smallInBufPool = sync.Pool{New: func() any {
+		return &inBuf{b: make([]byte, slowReadSize), spans: make([]span, 0, 4)}
+	}}
+)
+
+// put returns ib to its pool.
+func (ib *inBuf) put() {
+	ib.reset()
+	if len(ib.b) == clientReadSize {
+		inBufPool.Put(ib)
+	} else {
+		smallInBufPool.Put(ib)
+	}
+}
+
+// unsent is the number of target-bound bytes left.
+func (ib *inBuf) unsent() int {
+	n := 0
+	for _, sp := range ib.spans[ib.first:] {
+		n += sp.b - sp.a
+	}
+	return n
+}
+
+// shrink moves the unsent bytes of a large buffer into a small one when
+// they fit, and returns the buffer that now holds them; the caller gives
+// back the other.
+func (ib *inBuf) shrink() *inBuf {
+	if len(ib.b) != clientReadSize || ib.unsent() > slowReadSize {
+		return ib
+	}
+	small := smallInBufPool.Get().(*inBuf)
+	n := 0
+	for _, sp := range ib.spans[ib.first:] {
+		n += copy(small.b[n:], ib.b[sp.a:sp.b])
+	}
+	small.spans = append(small.spans, span{0, n})
+	return small
+}
 
 func (ib *inBuf) reset() {
 	ib.spans, ib.first = ib.spans[:0], 0

@@ -41,6 +41,7 @@ func (ps *pollSession) flushClient() (progress bool) {
 			continue
 		case err == unix.EAGAIN:
 			ps.cOut = false
+			ps.slowClient = true
 			if !ps.cOutArmed {
 				ps.armOut(false)
 			}
@@ -130,6 +131,9 @@ func (ps *pollSession) readClient() bool {
 			ps.pending = nil
 		}
 	} else {
+		if ps.slowTarget {
+			buf = buf[:slowReadSize]
+		}
 		var err error
 		n, err = unix.Read(ps.cfd, buf)
 		switch {
@@ -179,6 +183,9 @@ func (ps *pollSession) readClient() bool {
 		}
 		ps.in, ps.l.cbuf = ib, nil
 		ps.flushTarget()
+		if ps.in == nil {
+			ps.slowTarget = false // the target took it all at once
+		}
 	}
 	return true
 }

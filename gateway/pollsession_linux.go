@@ -46,6 +46,7 @@ type pollSession struct {
 	pending    []byte // client bytes read along with the handshake
 	in         *inBuf // holds target-bound bytes not yet written, or nil
 	clientDone bool   // client frames are no longer read
+	slowTarget bool   // the target pushed back lately: small client reads
 	targetShut bool   // the target has been half-closed
 
 	// target → client: at most one data frame in flight, then cout.
@@ -53,6 +54,7 @@ type pollSession struct {
 	tA, tB       int
 	canSplice    bool // both sockets TCP and nothing to record
 	splicing     bool // target bytes go to the client through pipe (splice.go)
+	slowClient   bool // the client pushed back lately: one frame per splice
 	pipe         pipePair
 	pipeN        int    // frame bytes in pipe: headers and payloads
 	pipeFrames   int    // whole frames in pipe

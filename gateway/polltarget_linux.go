@@ -13,12 +13,7 @@ import (
 
 func (ps *pollSession) releaseIn() {
 	if ps.in != nil {
-		ps.in.reset()
-		if ps.l.cbuf == nil {
-			ps.l.cbuf = ps.in
-		} else {
-			inBufPool.Put(ps.in)
-		}
+		ps.l.putClientBuf(ps.in)
 	}
 	ps.in = nil
 }
@@ -34,6 +29,13 @@ func (ps *pollSession) flushTarget() bool {
 		ps.tOut = false
 		if !ps.tOutArmed {
 			ps.armOut(true)
+		}
+		// The target pushes back: read less from the client from now on,
+		// and keep what waits in a small buffer.
+		ps.slowTarget = true
+		if small := ps.in.shrink(); small != ps.in {
+			ps.l.putClientBuf(ps.in)
+			ps.in = small
 		}
 		return false
 	case err == unix.EINTR:

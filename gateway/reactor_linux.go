@@ -345,7 +345,7 @@ func (l *loop) close() {
 	}
 	l.pipes = nil
 	if l.cbuf != nil {
-		inBufPool.Put(l.cbuf)
+		l.cbuf.put()
 	}
 	if l.tbuf != nil {
 		bufPool.Put(l.tbuf)
@@ -361,6 +361,17 @@ func (l *loop) clientBuf() *inBuf {
 		l.cbuf = inBufPool.Get().(*inBuf)
 	}
 	return l.cbuf
+}
+
+// putClientBuf takes back a session's input buffer: as the scratch buffer
+// if the loop has none (and it is a full-size one), else into its pool.
+func (l *loop) putClientBuf(ib *inBuf) {
+	if l.cbuf == nil && len(ib.b) == clientReadSize {
+		ib.reset()
+		l.cbuf = ib
+		return
+	}
+	ib.put()
 }
 
 // targetBuf is the loop's scratch buffer for target input.

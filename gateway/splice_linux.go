@@ -39,7 +39,11 @@ func (ps *pollSession) spliceTarget() bool {
 		return ps.copyTarget(false)
 	}
 	ps.pipe, ps.pipeN, ps.pipeFrames = p, 0, 0
-	for total := 0; avail > 0 && total < spliceBatch; {
+	batch := spliceBatch
+	if ps.slowClient {
+		batch = targetReadSize // bound what waits in the pipe for a slow client
+	}
+	for total := 0; avail > 0 && total < batch; {
 		n := min(avail, targetReadSize)
 		var h [frameHeadroom]byte
 		hl := headerLen(n)
@@ -58,6 +62,9 @@ func (ps *pollSession) spliceTarget() bool {
 		total += hl + n
 	}
 	ps.flushClient()
+	if !ps.clientPending() {
+		ps.slowClient = false // the client took it all at once
+	}
 	return true
 }
 
