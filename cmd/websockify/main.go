@@ -47,6 +47,11 @@ func exitCode(err error) int {
 	if errors.As(err, &se) {
 		return se.ExitStatus()
 	}
+	// --wrap-mode=exit: the wrapped program's status, already logged.
+	var pe interface{ ExitCode() int }
+	if errors.As(err, &pe) {
+		return pe.ExitCode()
+	}
 	fmt.Fprintf(os.Stderr, "websockify: error: %v\n", err)
 	return 1
 }
