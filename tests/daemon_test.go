@@ -147,6 +147,8 @@ func TestDaemon(t *testing.T) {
 		t.Fatalf("open session closed with %d on SIGTERM; want 1001", code)
 	}
 	open.send(frame(true, 0, 8, closePayload(1001, ""), true))
+	open.expectTCPClose(5 * time.Second)
+	open.c.Close()
 	waitGone(t, pid, 15*time.Second)
 	if _, err := os.Stat(pidFile); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("pid file left behind: %v", err)
@@ -154,6 +156,34 @@ func TestDaemon(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
 		c.Close()
 		t.Fatal("something still listens on the daemon's port")
+	}
+}
+
+// killStrays kills, by pid, any websockify under test whose arguments
+// include arg: a daemon that should not have started, and has no pid file.
+func killStrays(t testing.TB, arg string) {
+	t.Helper()
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		argv := strings.Split(string(b), "\x00")
+		if argv[0] != wsBinary || procGone(pid) {
+			continue
+		}
+		for _, a := range argv[1:] {
+			if a == arg {
+				t.Errorf("stray daemon %d (%q) killed", pid, argv)
+				syscall.Kill(pid, syscall.SIGKILL)
+				break
+			}
+		}
 	}
 }
 
@@ -176,7 +206,9 @@ func TestDaemonStartErrors(t *testing.T) {
 	check := func(t *testing.T, wantErr string, args ...string) {
 		t.Helper()
 		port := freePort(t)
-		st, stderr, took := runParent(t, dir, append(args, fmt.Sprintf("127.0.0.1:%d", port), be)...)
+		listen := fmt.Sprintf("127.0.0.1:%d", port)
+		t.Cleanup(func() { killStrays(t, listen) })
+		st, stderr, took := runParent(t, dir, append(args, listen, be)...)
 		if st == 0 || !strings.Contains(stderr, wantErr) {
 			t.Fatalf("exit status %d; want non-zero and %q on stderr:\n%s", st, wantErr, stderr)
 		}
