@@ -5,7 +5,7 @@
 # than being skipped in CI.
 set -eu
 
-PKGS="socat websockify inetutils-inetd inetutils-telnetd tigervnc-standalone-server redis-server"
+PKGS="socat websockify openssl inetutils-inetd inetutils-telnetd tigervnc-standalone-server redis-server"
 
 missing=""
 for p in $PKGS; do
