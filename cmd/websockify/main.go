@@ -45,6 +45,7 @@ func exitCode(err error) int {
 	}
 	var se interface{ ExitStatus() int }
 	if errors.As(err, &se) {
+		fmt.Fprintf(os.Stderr, "websockify: error: %v\n", err)
 		return se.ExitStatus()
 	}
 	// --wrap-mode=exit: the wrapped program's status, already logged.
