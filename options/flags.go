@@ -53,14 +53,14 @@ const (
 	flagPIDFile          = "pid-file"
 	flagLogFormat        = "log-format"
 	flagFlashPolicy      = "flash-policy"
+	flagTokenCookie      = "token-cookie"
+	flagTokenPath        = "token-path"
+	flagJWTRequireExp    = "jwt-require-exp"
 )
 
 // unsupported lists the reference's options whose features have not landed
 // yet. Using one is an error, never silently ignored.
-var unsupported = []string{
-	flagTargetConfig, flagTokenPlugin, flagTokenSource, flagHostToken,
-	flagAuthPlugin, flagAuthSource,
-}
+var unsupported = []string{}
 
 func flags() []cli.Flag {
 	return []cli.Flag{
@@ -96,6 +96,9 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: flagTokenPlugin, Usage: "token plugin `CLASS`, such as TokenFile, to turn tokens into targets"},
 		&cli.StringFlag{Name: flagTokenSource, Usage: "an argument to be passed to the token plugin on instantiation"},
 		&cli.BoolFlag{Name: flagHostToken, Usage: "use the host HTTP header as token instead of the token URL query parameter"},
+		&cli.BoolFlag{Name: flagTokenCookie, Usage: "also take the token from a \"token\" cookie"},
+		&cli.BoolFlag{Name: flagTokenPath, Usage: "also take the token from the last path segment (/websockify/TOKEN)"},
+		&cli.BoolFlag{Name: flagJWTRequireExp, Usage: "JWTTokenApi: refuse tokens without an exp claim"},
 		&cli.StringFlag{Name: flagAuthPlugin, Usage: "auth plugin `CLASS`, such as BasicHTTPAuth, to determine if a connection is allowed"},
 		&cli.StringFlag{Name: flagAuthSource, Usage: "an argument to be passed to the auth plugin on instantiation"},
 		&cli.IntFlag{Name: flagHeartbeat, Usage: "send a ping to the client every `INTERVAL` seconds; drop it after two unanswered"},

@@ -8,10 +8,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/websockify-go/websockify/auth"
 	"github.com/websockify-go/websockify/daemon"
 	"github.com/websockify-go/websockify/gateway"
 	"github.com/websockify-go/websockify/listen"
@@ -134,6 +136,25 @@ func buildServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (sr
 		return nil, nil, cleanup, err
 	}
 	srv.Target = withTargetTLS(base, target(cfg))
+	rt, err := newRouter(routeConfig{
+		TokenPlugin: cfg.TokenPlugin, TokenSource: cfg.TokenSource, HostToken: cfg.HostToken,
+		TokenCookie: cfg.TokenCookie, TokenPath: cfg.TokenPath, JWTRequireExp: cfg.JWTRequireExp,
+		AuthPlugin: cfg.AuthPlugin, AuthSource: cfg.AuthSource,
+		VerifyClient: cfg.VerifyClient && rl != nil,
+		TargetTLS:    func(ep gateway.Endpoint) gateway.Endpoint { return withTargetTLS(base, ep) },
+		Logger:       log,
+	})
+	if err != nil {
+		return nil, nil, cleanup, err
+	}
+	cleanups = append(cleanups, func() { rt.Close() })
+	if rt.Tokens != nil {
+		srv.Route = rt.Route
+		srv.Target = gateway.Endpoint{Label: rt.Label}
+	}
+	if rt.Auth != nil {
+		srv.Authorize = rt.Authorize
+	}
 	if len(cfg.Wrap) > 0 {
 		if w, err = newWrapped(cfg, log); err != nil {
 			return nil, nil, cleanup, err
@@ -144,14 +165,19 @@ func buildServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (sr
 	}
 
 	if cfg.Web != "" {
-		secrets := map[string]string{"TLS key": cfg.Key, "key password file": cfg.KeyPasswordFile, "recordings": cfg.Record}
+		secrets := map[string]string{"TLS key": cfg.Key, "key password file": cfg.KeyPasswordFile,
+			"recordings": cfg.Record, "token source": tokenFile(cfg.TokenSource)}
 		if rl != nil {
 			secrets["TLS certificate"] = cfg.Cert
 		}
 		if err := checkWebRoot(cfg.Web, secrets); err != nil {
 			return nil, nil, cleanup, err
 		}
-		h, closeWeb, err := webHandler(cfg.Web, cfg.FileOnly, nil, log)
+		var webAuth auth.Plugin
+		if cfg.WebAuth {
+			webAuth = rt.Auth
+		}
+		h, closeWeb, err := webHandler(cfg.Web, cfg.FileOnly, webAuth, log)
 		if err != nil {
 			return nil, nil, cleanup, err
 		}
@@ -164,6 +190,20 @@ func buildServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (sr
 		}
 	}
 	return srv, w, cleanup, nil
+}
+
+// tokenFile is the token source when it names a file or directory (a
+// token file, a JWT key), else empty.
+func tokenFile(src string) string {
+	if src == "" || !filepath.IsAbs(src) {
+		if abs, err := filepath.Abs(src); err == nil && src != "" {
+			if _, err := os.Stat(abs); err == nil {
+				return abs
+			}
+		}
+		return ""
+	}
+	return src
 }
 
 // runServer serves ln until the server stops by itself, a signal stops it
