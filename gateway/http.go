@@ -30,9 +30,9 @@ func (s *Server) serveHTTP(c net.Conn, req *http.Request, log *slog.Logger) bool
 		log.Debug("writing HTTP response failed", "err", err)
 	}
 	if rw.status >= 400 {
-		log.Info("HTTP error", "method", req.Method, "uri", req.URL.RequestURI(), "status", rw.status)
+		log.Info("HTTP error", "method", req.Method, "path", req.URL.Path, "status", rw.status)
 	} else {
-		log.Debug("HTTP request", "method", req.Method, "uri", req.URL.RequestURI(), "status", rw.status)
+		log.Debug("HTTP request", "method", req.Method, "path", req.URL.Path, "status", rw.status)
 	}
 	// Drain what is left of the body, so that closing does not reset the
 	// connection under the response, and so that a next request can follow.
