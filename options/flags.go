@@ -26,6 +26,7 @@ const (
 	flagInetd         = "inetd"
 	flagWeb           = "web"
 	flagWebAuth       = "web-auth"
+	flagWebBuiltin    = "web-builtin"
 	flagWrapMode      = "wrap-mode"
 	flagPreferIPv6    = "prefer-ipv6"
 	flagLibserver     = "libserver"
@@ -89,6 +90,7 @@ func flags() []cli.Flag {
 		&cli.BoolFlag{Name: flagInetd, Usage: "inetd mode, receive listening socket from stdin"},
 		&cli.StringFlag{Name: flagWeb, Usage: "run webserver on same port. Serve files from `DIR`.", TakesFile: true},
 		&cli.BoolFlag{Name: flagWebAuth, Usage: "require authentication to access webserver."},
+		&cli.BoolFlag{Name: flagWebBuiltin, Usage: "serve the built-in pages (wstelnet.html, echo.html, websock.js) instead of a --web DIR"},
 		&cli.StringFlag{Name: flagWrapMode, Value: "exit", Usage: "action to take when the wrapped program exits or daemonizes: exit (default), ignore, respawn"},
 		&cli.BoolFlag{Name: flagPreferIPv6, Aliases: []string{"6"}, Usage: "prefer IPv6 when resolving source_addr"},
 		&cli.BoolFlag{Name: flagLibserver, Usage: "accepted for compatibility; this implementation has a single engine"},

@@ -56,6 +56,7 @@ type Config struct {
 
 	Web         string // web root, absolute
 	WebAuth     bool
+	WebBuiltin  bool // serve the embedded pages (package webui); not with Web
 	FileOnly    bool
 	Record      string // recording base path, absolute
 	Daemon      bool
@@ -235,6 +236,7 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 		SSLTargetInsecure: c.Bool(flagSSLTargetInsec),
 		Web:               c.String(flagWeb),
 		WebAuth:           c.Bool(flagWebAuth),
+		WebBuiltin:        c.Bool(flagWebBuiltin),
 		FileOnly:          c.Bool(flagFileOnly),
 		Record:            c.String(flagRecord),
 		Daemon:            c.Bool(flagDaemon),
@@ -345,6 +347,8 @@ func (cfg *Config) checkFeatures() error {
 		return usageErrorf("You must use --ssl-target to use --ssl-target-cafile or --ssl-target-insecure")
 	case cfg.CAFile != "" && !cfg.VerifyClient:
 		return usageErrorf("You must use --verify-client to use --cafile")
+	case cfg.WebBuiltin && cfg.Web != "":
+		return usageErrorf("--web-builtin cannot be combined with --web")
 	case cfg.FileOnly && cfg.Web == "":
 		return usageErrorf("You must use --web to use --file-only")
 	}
