@@ -19,6 +19,7 @@ import (
 	"github.com/websockify-go/websockify/listen"
 	"github.com/websockify-go/websockify/logging"
 	"github.com/websockify-go/websockify/options"
+	"github.com/websockify-go/websockify/webui"
 )
 
 // shutdownGrace is how long open sessions get to answer our 1001 close on
@@ -183,6 +184,9 @@ func buildServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (sr
 		}
 		srv.HTTP = h
 		cleanups = append(cleanups, func() { closeWeb() })
+	}
+	if cfg.WebBuiltin {
+		srv.HTTP = webui.Handler()
 	}
 	if cfg.Record != "" {
 		if srv.Recorder, err = recorderFactory(cfg.Record, log); err != nil {
