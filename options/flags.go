@@ -59,8 +59,9 @@ const (
 	flagJWTRequireExp    = "jwt-require-exp"
 )
 
-// unsupported lists the reference's options whose features have not landed
-// yet. Using one is an error, never silently ignored.
+// unsupported lists options whose features have not landed yet. Using one
+// is an error, never silently ignored. Every reference option is supported
+// today.
 var unsupported = []string{}
 
 func flags() []cli.Flag {
