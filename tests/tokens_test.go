@@ -1214,3 +1214,26 @@ func TestTokenStartupErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenPathNotLogged: with --token-path the last path segment is a
+// token, so no request's path may be logged in full, whether it upgrades
+// or not: a browser or a probe may GET /websockify/TOKEN without
+// upgrading, and gateway/http.go logs the path of every HTTP error.
+func TestTokenPathNotLogged(t *testing.T) {
+	a := tcpTarget(t, "alpha")
+	tok := distinctToken("PATHTOKEN")
+	file := filepath.Join(t.TempDir(), "tokens")
+	writeFile(t, file, tok+": "+a.addr()+"\n")
+	p := startProxy(t, "-v", "--token-plugin", "TokenFile", "--token-source", file, "--token-path", "127.0.0.1:0")
+	expectRoute(t, p.addr, "/websockify/"+tok, "alpha")
+	expectRefusal(t, p.addr, "/websockify/"+tok+"x", 404, "Token not found")
+	for _, method := range []string{"GET", "HEAD", "POST"} {
+		if resp, _ := get(t, p.addr, method, "/websockify/"+tok); resp.StatusCode != 405 {
+			t.Fatalf("plain %s: %d; want 405", method, resp.StatusCode)
+		}
+	}
+	p.stderr.waitFor(t, reMust(`HTTP error`), 5*time.Second)
+	p.signal(syscall.SIGTERM)
+	p.wait(10 * time.Second)
+	noTokensLogged(t, p, tok)
+}
