@@ -583,6 +583,7 @@ func TestTokenAPI(t *testing.T) {
 
 	for _, plugin := range []string{"BaseTokenAPI", "JSONTokenApi"} {
 		t.Run(plugin, func(t *testing.T) {
+			t.Parallel() // each waits out the plugin's 5 s API timeout once
 			api := startAPI(t, answers(plugin == "JSONTokenApi"))
 			for _, tpl := range []struct {
 				name, source string
