@@ -69,3 +69,32 @@ fuzz: $(SHIM)
 
 clean:
 	rm -rf bin $(SHIM)
+
+# Browser pages (package webui) and their tests. The xterm.js files in
+# webui/static/vendor/xterm are committed, so `go build` needs no npm;
+# webui-assets refreshes them from webui/package-lock.json.
+.PHONY: webui-assets browser-test screenshots demo
+XTERM_DIR := webui/static/vendor/xterm
+
+webui-assets:
+	cd webui && npm ci --no-audit --no-fund
+	mkdir -p $(XTERM_DIR)
+	cp webui/node_modules/@xterm/xterm/lib/xterm.mjs webui/node_modules/@xterm/xterm/css/xterm.css \
+	   webui/node_modules/@xterm/addon-fit/lib/addon-fit.mjs $(XTERM_DIR)/
+	cp webui/node_modules/@xterm/xterm/LICENSE $(XTERM_DIR)/LICENSE.txt
+	sed -i '/^\/\/# sourceMappingURL=/d' $(XTERM_DIR)/*.mjs
+
+# Headless Chromium tests only (they are also part of e2e).
+browser-test: $(BIN) deps
+	$(GO) test $(GOTESTFLAGS) -count=1 -timeout=10m -run '^TestBrowser' ./tests/
+
+# Re-takes the README's screenshots (docs/screenshots) with the browser tests.
+screenshots: $(BIN) deps
+	WEBSOCKIFY_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -timeout=10m -run '^TestBrowser(Wstelnet|NoVNC)$$' ./tests/
+
+# make demo [DEMO_PORT=2023] [DEMO_LOGIN=/bin/login]: a browser terminal at
+# http://HOST:2023/wstelnet.html (telnetd under inetd, wrapped by websockify).
+demo: $(BIN)
+	BIN=$(BIN) DEMO_PORT=$(DEMO_PORT) DEMO_LOGIN=$(DEMO_LOGIN) DEMO_LISTEN=$(DEMO_LISTEN) ./webui/demo.sh
+# The embedded pages are part of the binary.
+$(BIN): $(shell find webui/static -type f 2>/dev/null)

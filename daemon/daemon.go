@@ -202,13 +202,15 @@ func report(pipe *os.File, err error) {
 	msg := []byte{msgReady}
 	if err != nil {
 		msg = append([]byte{msgFailed}, strings.TrimSpace(err.Error())...)
+	} else {
+		// Done before the parent hears of it, so that once the parent
+		// has exited the daemon is detached for good.
+		os.Chdir("/")
+		detachStdio()
 	}
 	pipe.Write(msg)
 	pipe.Close()
 	detachStdio()
-	if err == nil {
-		os.Chdir("/")
-	}
 }
 
 // detachStdio puts /dev/null on descriptors 0, 1 and 2.

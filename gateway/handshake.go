@@ -152,8 +152,10 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 		return
 	}
 	ss = busy // from here on, ss.finish ends the connection
-	if req.URL.Path != "/" {
-		log = log.With("path", req.URL.RequestURI())
+	// The path only, never the query, and nothing when a Route is set:
+	// either may carry a token, which must not reach the logs.
+	if req.URL.Path != "/" && s.Route == nil {
+		log = log.With("path", req.URL.Path)
 	}
 	if tlsState != nil {
 		log.Info("SSL/TLS (wss://) WebSocket connection")

@@ -154,7 +154,8 @@ func TestRecorderSeesBothWays(t *testing.T) {
 	readFrame(t, br)
 	c.Write(clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(1000, "")))
 	readFrame(t, br)
-	deadline := time.Now().Add(5 * time.Second)
+	c.Close() // as a client does once the server ends TCP
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		rec.mu.Lock()
 		done := rec.closed

@@ -29,10 +29,15 @@ func (s *Server) serveHTTP(c net.Conn, req *http.Request, log *slog.Logger) bool
 	if err := rw.finish(); err != nil {
 		log.Debug("writing HTTP response failed", "err", err)
 	}
+	// With token routing the path itself may be a token (--token-path).
+	path := req.URL.Path
+	if s.Route != nil {
+		path = "(not logged)"
+	}
 	if rw.status >= 400 {
-		log.Info("HTTP error", "method", req.Method, "uri", req.URL.RequestURI(), "status", rw.status)
+		log.Info("HTTP error", "method", req.Method, "path", path, "status", rw.status)
 	} else {
-		log.Debug("HTTP request", "method", req.Method, "uri", req.URL.RequestURI(), "status", rw.status)
+		log.Debug("HTTP request", "method", req.Method, "path", path, "status", rw.status)
 	}
 	// Drain what is left of the body, so that closing does not reset the
 	// connection under the response, and so that a next request can follow.

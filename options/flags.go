@@ -26,6 +26,7 @@ const (
 	flagInetd         = "inetd"
 	flagWeb           = "web"
 	flagWebAuth       = "web-auth"
+	flagWebBuiltin    = "web-builtin"
 	flagWrapMode      = "wrap-mode"
 	flagPreferIPv6    = "prefer-ipv6"
 	flagLibserver     = "libserver"
@@ -53,14 +54,15 @@ const (
 	flagPIDFile          = "pid-file"
 	flagLogFormat        = "log-format"
 	flagFlashPolicy      = "flash-policy"
+	flagTokenCookie      = "token-cookie"
+	flagTokenPath        = "token-path"
+	flagJWTRequireExp    = "jwt-require-exp"
 )
 
-// unsupported lists the reference's options whose features have not landed
-// yet. Using one is an error, never silently ignored.
-var unsupported = []string{
-	flagTargetConfig, flagTokenPlugin, flagTokenSource, flagHostToken,
-	flagAuthPlugin, flagAuthSource,
-}
+// unsupported lists options whose features have not landed yet. Using one
+// is an error, never silently ignored. Every reference option is supported
+// today.
+var unsupported = []string{}
 
 func flags() []cli.Flag {
 	return []cli.Flag{
@@ -89,6 +91,7 @@ func flags() []cli.Flag {
 		&cli.BoolFlag{Name: flagInetd, Usage: "inetd mode, receive listening socket from stdin"},
 		&cli.StringFlag{Name: flagWeb, Usage: "run webserver on same port. Serve files from `DIR`.", TakesFile: true},
 		&cli.BoolFlag{Name: flagWebAuth, Usage: "require authentication to access webserver."},
+		&cli.BoolFlag{Name: flagWebBuiltin, Usage: "serve the built-in pages (wstelnet.html, echo.html, websock.js) instead of a --web DIR"},
 		&cli.StringFlag{Name: flagWrapMode, Value: "exit", Usage: "action to take when the wrapped program exits or daemonizes: exit (default), ignore, respawn"},
 		&cli.BoolFlag{Name: flagPreferIPv6, Aliases: []string{"6"}, Usage: "prefer IPv6 when resolving source_addr"},
 		&cli.BoolFlag{Name: flagLibserver, Usage: "accepted for compatibility; this implementation has a single engine"},
@@ -96,6 +99,9 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: flagTokenPlugin, Usage: "token plugin `CLASS`, such as TokenFile, to turn tokens into targets"},
 		&cli.StringFlag{Name: flagTokenSource, Usage: "an argument to be passed to the token plugin on instantiation"},
 		&cli.BoolFlag{Name: flagHostToken, Usage: "use the host HTTP header as token instead of the token URL query parameter"},
+		&cli.BoolFlag{Name: flagTokenCookie, Usage: "also take the token from a \"token\" cookie"},
+		&cli.BoolFlag{Name: flagTokenPath, Usage: "also take the token from the last path segment (/websockify/TOKEN)"},
+		&cli.BoolFlag{Name: flagJWTRequireExp, Usage: "JWTTokenApi: refuse tokens without an exp claim"},
 		&cli.StringFlag{Name: flagAuthPlugin, Usage: "auth plugin `CLASS`, such as BasicHTTPAuth, to determine if a connection is allowed"},
 		&cli.StringFlag{Name: flagAuthSource, Usage: "an argument to be passed to the auth plugin on instantiation"},
 		&cli.IntFlag{Name: flagHeartbeat, Usage: "send a ping to the client every `INTERVAL` seconds; drop it after two unanswered"},

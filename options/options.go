@@ -45,8 +45,18 @@ type Config struct {
 	SSLTargetCAFile   string
 	SSLTargetInsecure bool
 
+	TokenPlugin   string // plugin name; TokenFile for --target-config
+	TokenSource   string
+	HostToken     bool
+	TokenCookie   bool
+	TokenPath     bool
+	JWTRequireExp bool
+	AuthPlugin    string
+	AuthSource    string
+
 	Web         string // web root, absolute
 	WebAuth     bool
+	WebBuiltin  bool // serve the embedded pages (package webui); not with Web
 	FileOnly    bool
 	Record      string // recording base path, absolute
 	Daemon      bool
@@ -226,6 +236,7 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 		SSLTargetInsecure: c.Bool(flagSSLTargetInsec),
 		Web:               c.String(flagWeb),
 		WebAuth:           c.Bool(flagWebAuth),
+		WebBuiltin:        c.Bool(flagWebBuiltin),
 		FileOnly:          c.Bool(flagFileOnly),
 		Record:            c.String(flagRecord),
 		Daemon:            c.Bool(flagDaemon),
@@ -234,6 +245,22 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 		LogFormat:         c.String(flagLogFormat),
 		Syslog:            c.String(flagSyslog),
 		LegacySyslog:      c.Bool(flagLegacySyslog),
+		TokenPlugin:       c.String(flagTokenPlugin),
+		TokenSource:       c.String(flagTokenSource),
+		HostToken:         c.Bool(flagHostToken),
+		TokenCookie:       c.Bool(flagTokenCookie),
+		TokenPath:         c.Bool(flagTokenPath),
+		JWTRequireExp:     c.Bool(flagJWTRequireExp),
+		AuthPlugin:        c.String(flagAuthPlugin),
+		AuthSource:        c.String(flagAuthSource),
+	}
+	if tc := c.String(flagTargetConfig); tc != "" {
+		abs, err := filepath.Abs(tc)
+		if err != nil {
+			return nil, fmt.Errorf("--target-config: %w", err)
+		}
+		cfg.TokenPlugin, cfg.TokenSource = "TokenFile", abs
+		cfg.Warnings = append(cfg.Warnings, "--target-config is deprecated: use --token-plugin TokenFile --token-source FILE")
 	}
 	for _, d := range []struct {
 		name string
@@ -298,6 +325,20 @@ func (cfg *Config) checkFeatures() error {
 		return usageErrorf("option --log-format: invalid choice: %q (choose from 'plain', 'json')", cfg.LogFormat)
 	}
 	switch {
+	case cfg.TokenSource != "" && cfg.TokenPlugin == "":
+		return usageErrorf("You must use --token-plugin to use --token-source")
+	case cfg.HostToken && cfg.TokenPlugin == "":
+		return usageErrorf("You must use --token-plugin to use --host-token")
+	case (cfg.TokenCookie || cfg.TokenPath) && cfg.TokenPlugin == "":
+		return usageErrorf("You must use --token-plugin to use --token-cookie or --token-path")
+	case cfg.HostToken && (cfg.TokenCookie || cfg.TokenPath):
+		return usageErrorf("--host-token cannot be combined with --token-cookie or --token-path")
+	case cfg.AuthSource != "" && cfg.AuthPlugin == "":
+		return usageErrorf("You must use --auth-plugin to use --auth-source")
+	case cfg.WebAuth && cfg.AuthPlugin == "":
+		return usageErrorf("You must use --auth-plugin to use --web-auth")
+	case cfg.TokenPlugin != "" && cfg.UnixTarget != "":
+		return usageErrorf("--token-plugin cannot be combined with --unix-target")
 	case cfg.WebAuth && cfg.Web == "":
 		return usageErrorf("You must use --web to use --web-auth")
 	case cfg.LegacySyslog && cfg.Syslog == "":
@@ -306,6 +347,8 @@ func (cfg *Config) checkFeatures() error {
 		return usageErrorf("You must use --ssl-target to use --ssl-target-cafile or --ssl-target-insecure")
 	case cfg.CAFile != "" && !cfg.VerifyClient:
 		return usageErrorf("You must use --verify-client to use --cafile")
+	case cfg.WebBuiltin && cfg.Web != "":
+		return usageErrorf("--web-builtin cannot be combined with --web")
 	case cfg.FileOnly && cfg.Web == "":
 		return usageErrorf("You must use --web to use --file-only")
 	}
@@ -367,7 +410,10 @@ func (cfg *Config) positionals(pos []string, hasWrap bool) error {
 		cfg.Listen = l
 		pos = pos[1:]
 	}
-	if !hasWrap && cfg.UnixTarget == "" {
+	if hasWrap && cfg.TokenPlugin != "" {
+		return usageErrorf("--token-plugin cannot be combined with a wrapped program")
+	}
+	if !hasWrap && cfg.UnixTarget == "" && cfg.TokenPlugin == "" {
 		if len(pos) == 0 {
 			return usageErrorf("Too few arguments")
 		}

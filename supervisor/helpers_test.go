@@ -3,6 +3,7 @@
 package supervisor
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -73,6 +74,26 @@ func helperProcess(t *testing.T, marker string, args ...string) *Process {
 	}
 }
 
+// readyLine makes p's stdout a pipe and returns a function that waits for
+// the helper's "ready" line.
+func readyLine(t *testing.T, p *Process) func() {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	p.Stdout = w
+	return func() {
+		t.Helper()
+		_ = r.SetReadDeadline(time.Now().Add(10 * time.Second))
+		line, err := bufio.NewReader(r).ReadString('\n')
+		if err != nil || line != "ready\n" {
+			t.Fatalf("helper's ready line: %q, %v", line, err)
+		}
+	}
+}
+
 // runAsync runs p until the returned cancel is called; wait returns Run's
 // error. The test fails if Run does not return within limit after cancel.
 func runAsync(t *testing.T, p *Process) (cancel func(), wait func() error) {
@@ -96,18 +117,28 @@ func runAsync(t *testing.T, p *Process) (cancel func(), wait func() error) {
 	return cancelCtx, wait
 }
 
-// assertNoOrphans fails if any process still carries marker in its
-// environment, or if this process has any child left.
-func assertNoOrphans(t *testing.T, marker string) {
-	t.Helper()
+// markedProcs returns the /proc/PID/stat lines of the live processes whose
+// environment holds marker.
+func markedProcs(marker string) []string {
 	want := []byte(marker + "\x00")
+	var out []string
 	names, _ := filepath.Glob("/proc/[0-9]*/environ")
 	for _, name := range names {
 		data, err := os.ReadFile(name)
 		if err == nil && bytes.Contains(append(data, 0), want) {
 			stat, _ := os.ReadFile(filepath.Join(filepath.Dir(name), "stat"))
-			t.Errorf("process left behind: %s", strings.TrimSpace(string(stat)))
+			out = append(out, strings.TrimSpace(string(stat)))
 		}
+	}
+	return out
+}
+
+// assertNoOrphans fails if any process still carries marker in its
+// environment, or if this process has any child left.
+func assertNoOrphans(t *testing.T, marker string) {
+	t.Helper()
+	for _, stat := range markedProcs(marker) {
+		t.Errorf("process left behind: %s", stat)
 	}
 	procs, err := readProcs()
 	if err != nil {

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -27,11 +28,12 @@ func TestMain(m *testing.M) {
 //	exit N       exit with status N
 //	kill N       kill itself with signal N
 //	sleep        sleep until killed
-//	ignore-term  ignore SIGTERM, then sleep
-//	hup N        exit with status N on SIGHUP
+//	ignore-term  ignore SIGTERM, print "ready", then sleep
+//	hup N        print "ready", exit with status N on SIGHUP
 //	listen       listen on 127.0.0.1:$HELPER_PORT (exit 3 if taken), sleep
 //	listen6      listen on [::1]:$HELPER_PORT, sleep
 //	run D N      sleep for duration D, then exit with status N
+//	supervise A  run a Process on the command line A, print "supervising"
 func helperMain(args []string) int {
 	if len(args) == 0 {
 		return 2
@@ -56,11 +58,13 @@ func helperMain(args []string) int {
 		select {}
 	case "ignore-term":
 		signal.Ignore(syscall.SIGTERM)
+		fmt.Println("ready")
 		select {}
 	case "hup":
 		n, _ := strconv.Atoi(arg(1))
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, syscall.SIGHUP)
+		fmt.Println("ready")
 		<-c
 		return n
 	case "listen", "listen6":
@@ -75,6 +79,12 @@ func helperMain(args []string) int {
 		}
 		defer ln.Close()
 		select {}
+	case "supervise": // supervise ARGV...: run a Process (exit mode) on ARGV
+		p := &Process{Argv: args[1:], Port: 1, Grace: time.Second}
+		fmt.Println("supervising")
+		err := p.Run(context.Background())
+		fmt.Fprintln(os.Stderr, "helper: supervise:", err)
+		return 1
 	case "run":
 		d, _ := time.ParseDuration(arg(1))
 		n, _ := strconv.Atoi(arg(2))

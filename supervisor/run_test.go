@@ -3,11 +3,13 @@
 package supervisor
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -49,6 +51,7 @@ func TestExitModePropagatesStatus(t *testing.T) {
 func TestCancelStopsProgram(t *testing.T) {
 	marker := newMarker(t)
 	p := helperProcess(t, marker, "sleep")
+	p.Grace = 5 * time.Second // a stop that needs SIGKILL would take this long
 	cancel, wait := runAsync(t, p)
 	eventually(t, "program start", func() bool { return p.Signal(syscall.Signal(0)) == nil })
 	start := time.Now()
@@ -71,9 +74,9 @@ func TestSigkillAfterGrace(t *testing.T) {
 	p.Grace = 500 * time.Millisecond
 	log, buf := testLogger(t)
 	p.Logger = log
+	ready := readyLine(t, p)
 	cancel, wait := runAsync(t, p)
-	eventually(t, "program start", func() bool { return p.Signal(syscall.Signal(0)) == nil })
-	time.Sleep(200 * time.Millisecond) // let the helper install its SIG_IGN
+	ready() // SIGTERM is ignored from here on
 	start := time.Now()
 	cancel()
 	if err := wait(); err != nil {
@@ -93,8 +96,9 @@ func TestSignalForwardsToGroup(t *testing.T) {
 	if err := p.Signal(syscall.SIGHUP); !errors.Is(err, ErrNotRunning) {
 		t.Errorf("Signal before Run = %v; want ErrNotRunning", err)
 	}
+	ready := readyLine(t, p)
 	_, wait := runAsync(t, p)
-	time.Sleep(300 * time.Millisecond) // let the helper install its handler
+	ready()
 	if err := p.Signal(syscall.SIGHUP); err != nil {
 		t.Fatalf("Signal: %v", err)
 	}
@@ -186,6 +190,65 @@ func TestIgnoreModeReportsWhenAllGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertNoOrphans(t, marker)
+}
+
+// TestDaemonIgnoringTermIsKilled: a daemon that ignores SIGTERM is killed
+// once the grace period is over.
+func TestDaemonIgnoringTermIsKilled(t *testing.T) {
+	bin := buildListener(t)
+	marker := newMarker(t)
+	port := freePort(t)
+	onReady, ch := readyChan()
+	p := &Process{
+		Argv:    []string{bin, "-t", "daemon", itoa(port)},
+		Env:     append(os.Environ(), marker),
+		Mode:    ModeIgnore,
+		Port:    port,
+		Grace:   500 * time.Millisecond,
+		OnReady: onReady,
+	}
+	log, buf := testLogger(t)
+	p.Logger = log
+	cancel, wait := runAsync(t, p)
+	waitReady(t, ch, buf)
+	start := time.Now()
+	cancel()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < p.Grace {
+		t.Errorf("stopped after %v; a daemon ignoring SIGTERM needs the %v grace", d, p.Grace)
+	}
+	if !strings.Contains(buf.String(), "sending SIGKILL") {
+		t.Errorf("log lacks the SIGKILL line:\n%s", buf)
+	}
+	assertNoOrphans(t, marker)
+}
+
+// TestProgramDiesWithSupervisor: when the supervising process is killed
+// outright, the program gets its parent-death signal (SIGTERM).
+func TestProgramDiesWithSupervisor(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := newMarker(t)
+	cmd := exec.Command(exe, "supervise", "sleep", "300")
+	cmd.Env = append(os.Environ(), "GO_WANT_HELPER_PROCESS=1", "GORACE=atexit_sleep_ms=0", marker)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "supervising\n" {
+		t.Fatalf("helper said %q, %v", line, err)
+	}
+	eventually(t, "the program to start", func() bool { return len(markedProcs(marker)) == 2 })
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	eventually(t, "the program to die", func() bool { return len(markedProcs(marker)) == 0 })
 }
 
 // TestOrphanStatusesDoNotHideMain: many re-parented grandchildren exit

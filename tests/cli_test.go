@@ -70,56 +70,6 @@ func hasLineWith(s, prefix string) bool {
 	return false
 }
 
-// TestCLINotSupportedYet: an option whose feature has not landed is refused
-// with a message naming it, never silently ignored. Once a feature lands
-// the option starts the server instead, which is fine too.
-func TestCLINotSupportedYet(t *testing.T) {
-	dir := t.TempDir()
-	refused := 0
-	for _, opt := range []string{
-		"--record=" + filepath.Join(dir, "rec"),
-		"--web=" + dir,
-		"--syslog=127.0.0.1:514",
-		"--ssl-version=tlsv1_2",
-		"--ssl-ciphers=HIGH",
-		"--token-plugin=TokenFile",
-		"--auth-plugin=BasicHTTPAuth",
-	} {
-		name := strings.TrimPrefix(strings.SplitN(opt, "=", 2)[0], "--")
-		t.Run(name, func(t *testing.T) {
-			args := []string{opt, "127.0.0.1:0"}
-			if !strings.Contains(opt, "token-plugin") {
-				args = append(args, "127.0.0.1:9")
-			}
-			p := startProxyNoWait(t, args...)
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				if strings.Contains(p.stderr.String(), "Listen on") {
-					return // supported now
-				}
-				select {
-				case <-p.done:
-				case <-time.After(20 * time.Millisecond):
-					if time.Now().Before(deadline) {
-						continue
-					}
-					t.Fatalf("neither started nor exited:\n%s", p.stderr.String())
-				}
-				break
-			}
-			st := p.cmd.ProcessState.ExitCode()
-			refused++
-			if st == 0 {
-				t.Errorf("exit status 0 for %s", opt)
-			}
-			if !strings.Contains(p.stderr.String(), name) {
-				t.Errorf("stderr %q does not name %s", p.stderr.String(), name)
-			}
-		})
-	}
-	t.Logf("%d options refused as not supported yet", refused)
-}
-
 func TestCLIBindFailure(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

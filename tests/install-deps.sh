@@ -5,7 +5,10 @@
 # than being skipped in CI.
 set -eu
 
-PKGS="socat websockify inetutils-inetd inetutils-telnetd tigervnc-standalone-server redis-server"
+PKGS="socat websockify openssl inetutils-inetd inetutils-telnetd tigervnc-standalone-server redis-server"
+# The browser tests: Debian's chromium (driven by playwright-core from npm),
+# noVNC, and xsetroot for the VNC test pattern.
+PKGS="$PKGS chromium novnc x11-xserver-utils"
 
 missing=""
 for p in $PKGS; do

@@ -816,3 +816,54 @@ func TestFlashPolicy(t *testing.T) {
 		rc.echoOnce([]byte("<not a policy request"))
 	}
 }
+
+// TestTLSHandshakeStall: a client that starts TLS and then stalls, or
+// stops in the middle of its ClientHello, is dropped at the handshake
+// deadline, and others are served meanwhile.
+func TestTLSHandshakeStall(t *testing.T) {
+	k := newPKI(t)
+	self := k.path("self.pem")
+	k.selfPEM(self, "localhost")
+	p := startProxy(t, "--cert", self, "--handshake-timeout", "2", "127.0.0.1:0", startBackend(t, nil).addr())
+
+	// The start of a real ClientHello, cut short.
+	var hello bytes.Buffer
+	rec := &recordingConn{w: &hello}
+	tls.Client(rec, &tls.Config{InsecureSkipVerify: true}).Handshake()
+	if hello.Len() < 50 || hello.Bytes()[0] != 0x16 {
+		t.Fatalf("no ClientHello captured (%d bytes)", hello.Len())
+	}
+	for name, prefix := range map[string][]byte{"one-byte": {0x16}, "half-hello": hello.Bytes()[:hello.Len()/2]} {
+		c, err := net.DialTimeout("tcp", p.addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write(prefix)
+		start := time.Now()
+		dialWSS(t, p.addr, pinned(t, self)).echoOnce([]byte("not blocked by " + name))
+		got, end := readUntilClosed(t, c, 15*time.Second)
+		c.Close()
+		if d := end.Sub(start); d < time.Second || d > 10*time.Second {
+			t.Errorf("%s: closed after %v; want about the 2s handshake timeout", name, d)
+		}
+		if len(got) > 0 && got[0] != 0x15 { // nothing, or a TLS alert
+			t.Errorf("%s: got %q before the close", name, trunc(got))
+		}
+	}
+}
+
+// recordingConn captures what a TLS client writes and fails its reads, to
+// obtain a ClientHello without a server.
+type recordingConn struct {
+	net.Conn
+	w io.Writer
+}
+
+func (r *recordingConn) Write(p []byte) (int, error)      { return r.w.Write(p) }
+func (r *recordingConn) Read([]byte) (int, error)         { return 0, io.EOF }
+func (r *recordingConn) Close() error                     { return nil }
+func (r *recordingConn) SetDeadline(time.Time) error      { return nil }
+func (r *recordingConn) SetWriteDeadline(time.Time) error { return nil }
+func (r *recordingConn) SetReadDeadline(time.Time) error  { return nil }
+func (r *recordingConn) LocalAddr() net.Addr              { return &net.TCPAddr{} }
+func (r *recordingConn) RemoteAddr() net.Addr             { return &net.TCPAddr{} }

@@ -326,7 +326,7 @@ func TestWebFiles(t *testing.T) {
 				}
 			}
 		}
-		p.stderr.waitFor(t, reMust(`HTTP error method=GET uri=/\.secret status=404`), 5*time.Second)
+		p.stderr.waitFor(t, reMust(`HTTP error method=GET path=/\.secret status=404`), 5*time.Second)
 	})
 
 	t.Run("upgrade-on-file-path", func(t *testing.T) {

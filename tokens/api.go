@@ -120,7 +120,12 @@ func (p *tokenAPI) Lookup(ctx context.Context, token string) (Target, error) {
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return Target{}, fmt.Errorf("token API: %w", err)
+		// The URL holds the token: keep it out of the error (and the log).
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return Target{}, fmt.Errorf("token API %s: %w", p.tpl.prefix, err)
 	}
 	defer resp.Body.Close()
 	switch {

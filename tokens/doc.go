@@ -6,6 +6,8 @@
 //
 //   - TokenFile: a file of "token: host:port" lines, or a directory of such
 //     files; reloaded when a file changes (stat per lookup, no watcher).
+//     Replace files atomically (write a new file, then rename it over the
+//     old one): a lookup may otherwise read a half-written file.
 //   - ReadOnlyTokenFile: the same, read once at startup.
 //   - TokenFileName: the file DIR/TOKEN holds "host:port".
 //   - UnixDomainSocketDirectory: DIR/TOKEN is a Unix socket to connect to.

@@ -73,6 +73,10 @@ func (d tokenDir) open(token string, fn func(*os.Root) error) error {
 	}
 	defer root.Close()
 	err = fn(root)
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // its path is the token: keep it out of errors and logs
+	}
 	switch {
 	case err == nil:
 		return nil

@@ -2,6 +2,7 @@ package tokens
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -117,5 +118,21 @@ func TestNewStartupErrors(t *testing.T) {
 	}
 	if !errors.Is(ErrNotFound, ErrNotFound) || errors.Is(ErrNotFound, ErrInvalidToken) {
 		t.Error("sentinels confused")
+	}
+}
+
+func TestStatus(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		code int
+		msg  string
+	}{
+		{ErrNotFound, 404, MsgNotFound},
+		{fmt.Errorf("x: %w", ErrInvalidToken), 403, MsgInvalid},
+		{errors.New("redis: connection refused"), 503, MsgFailed},
+	} {
+		if code, msg := Status(tc.err); code != tc.code || msg != tc.msg {
+			t.Errorf("Status(%v) = %d %q", tc.err, code, msg)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,7 @@ type Options struct {
 type Handler struct {
 	root *os.Root
 	dir  string
+	real string // dir with its symbolic links resolved
 	o    Options
 	log  *slog.Logger
 }
@@ -39,7 +41,12 @@ func New(dir string, o Options) (*Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open web root: %w", err)
 	}
-	h := &Handler{root: root, dir: dir, o: o, log: o.Logger}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		root.Close()
+		return nil, fmt.Errorf("open web root: %w", err)
+	}
+	h := &Handler{root: root, dir: dir, real: real, o: o, log: o.Logger}
 	if h.log == nil {
 		h.log = slog.Default()
 	}
@@ -112,6 +119,9 @@ func splitPath(p string) ([]string, bool) {
 // open opens name under the root without blocking on a FIFO and without
 // following a symbolic link out of the root.
 func (h *Handler) open(name string) (*os.File, fs.FileInfo, error) {
+	if h.reachesDotfile(name) {
+		return nil, nil, fs.ErrNotExist
+	}
 	f, err := h.root.OpenFile(name, openFlags, 0)
 	if err != nil {
 		return nil, nil, err
@@ -122,6 +132,27 @@ func (h *Handler) open(name string) (*os.File, fs.FileInfo, error) {
 		return nil, nil, err
 	}
 	return f, fi, nil
+}
+
+// reachesDotfile reports whether name, once its symbolic links are
+// resolved, names or passes through a dotfile (a link "ref" to
+// "../.secret" must not serve the secret). The root itself already keeps
+// every link inside it.
+func (h *Handler) reachesDotfile(name string) bool {
+	real, err := filepath.EvalSymlinks(filepath.Join(h.dir, name))
+	if err != nil {
+		return false // missing: the open fails on its own
+	}
+	rel, err := filepath.Rel(h.real, real)
+	if err != nil {
+		return true
+	}
+	for _, e := range strings.Split(rel, string(filepath.Separator)) {
+		if e != "." && e != "" && e[0] == '.' {
+			return true
+		}
+	}
+	return false
 }
 
 // redirectToDir answers 301 to the directory's path with a slash, keeping

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -226,5 +227,22 @@ func TestMethods(t *testing.T) {
 		if w.code != 501 || !strings.Contains(w.body.String(), "Unsupported method (&#39;"+m+"&#39;)") {
 			t.Errorf("%s: %d %q", m, w.code, w.body.String())
 		}
+	}
+}
+
+func TestLinkToDotfileRefused(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, ".secret"), []byte("s"), 0o600)
+	os.Mkdir(filepath.Join(dir, "list"), 0o755)
+	os.Symlink("../.secret", filepath.Join(dir, "list", "ref"))
+	h, err := New(dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/list/ref", nil))
+	if rec.Code != 404 {
+		t.Fatalf("status %d; want 404", rec.Code)
 	}
 }

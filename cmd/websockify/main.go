@@ -45,7 +45,13 @@ func exitCode(err error) int {
 	}
 	var se interface{ ExitStatus() int }
 	if errors.As(err, &se) {
+		fmt.Fprintf(os.Stderr, "websockify: error: %v\n", err)
 		return se.ExitStatus()
+	}
+	// --wrap-mode=exit: the wrapped program's status, already logged.
+	var pe interface{ ExitCode() int }
+	if errors.As(err, &pe) {
+		return pe.ExitCode()
 	}
 	fmt.Fprintf(os.Stderr, "websockify: error: %v\n", err)
 	return 1

@@ -8,15 +8,18 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
 
+	"github.com/websockify-go/websockify/auth"
 	"github.com/websockify-go/websockify/daemon"
 	"github.com/websockify-go/websockify/gateway"
 	"github.com/websockify-go/websockify/listen"
 	"github.com/websockify-go/websockify/logging"
 	"github.com/websockify-go/websockify/options"
+	"github.com/websockify-go/websockify/webui"
 )
 
 // shutdownGrace is how long open sessions get to answer our 1001 close on
@@ -50,7 +53,7 @@ func serve(ctx context.Context, cfg *options.Config) (err error) {
 		log.Warn(w)
 	}
 
-	srv, cleanup, err := newServer(ctx, cfg, log)
+	srv, w, cleanup, err := newServer(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -79,13 +82,22 @@ func serve(ctx context.Context, cfg *options.Config) (err error) {
 	if child {
 		notify(nil)
 	}
-	return runServer(ctx, cfg, srv, ln, log)
+	return runServer(ctx, cfg, srv, w, ln, log)
 }
 
-// newServer builds the gateway from the options: target, TLS, web root,
-// recording. cleanup releases what it opened.
-func newServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (*gateway.Server, func(), error) {
-	srv := &gateway.Server{
+// newServer builds the gateway from the options: target (or wrapped
+// program), TLS, web root, recording. cleanup releases what it opened.
+func newServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (*gateway.Server, *wrapped, func(), error) {
+	srv, w, cleanup, err := buildServer(ctx, cfg, log)
+	if err != nil {
+		cleanup()
+		return nil, nil, func() {}, err
+	}
+	return srv, w, cleanup, nil
+}
+
+func buildServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (srv *gateway.Server, w *wrapped, cleanup func(), err error) {
+	srv = &gateway.Server{
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		MaxHeaderBytes:   cfg.MaxHeaderBytes,
 		MaxFrameSize:     cfg.MaxFrameSize,
@@ -95,7 +107,12 @@ func newServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (*gat
 		FlashPolicy:      cfg.FlashPolicy,
 		Logger:           log,
 	}
-	cleanup := func() {}
+	var cleanups []func()
+	cleanup = func() {
+		for i := len(cleanups) - 1; i >= 0; i-- {
+			cleanups[i]()
+		}
+	}
 	if cfg.Traffic {
 		srv.Traffic = os.Stdout
 	}
@@ -108,7 +125,7 @@ func newServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (*gat
 	}
 	rl, err := serverTLS(ts, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, cleanup, err
 	}
 	if rl != nil {
 		srv.TLS = rl.Config()
@@ -117,36 +134,87 @@ func newServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (*gat
 	}
 	base, err := targetTLS(ts, log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, cleanup, err
 	}
 	srv.Target = withTargetTLS(base, target(cfg))
+	rt, err := newRouter(routeConfig{
+		TokenPlugin: cfg.TokenPlugin, TokenSource: cfg.TokenSource, HostToken: cfg.HostToken,
+		TokenCookie: cfg.TokenCookie, TokenPath: cfg.TokenPath, JWTRequireExp: cfg.JWTRequireExp,
+		AuthPlugin: cfg.AuthPlugin, AuthSource: cfg.AuthSource,
+		VerifyClient: cfg.VerifyClient && rl != nil,
+		TargetTLS:    func(ep gateway.Endpoint) gateway.Endpoint { return withTargetTLS(base, ep) },
+		Logger:       log,
+	})
+	if err != nil {
+		return nil, nil, cleanup, err
+	}
+	cleanups = append(cleanups, func() { rt.Close() })
+	if rt.Tokens != nil {
+		srv.Route = rt.Route
+		srv.Target = gateway.Endpoint{Label: rt.Label}
+	}
+	if rt.Auth != nil {
+		srv.Authorize = rt.Authorize
+	}
+	if len(cfg.Wrap) > 0 {
+		if w, err = newWrapped(cfg, log); err != nil {
+			return nil, nil, cleanup, err
+		}
+		cleanups = append(cleanups, w.cleanup)
+		srv.Route = w.route(func(ep gateway.Endpoint) gateway.Endpoint { return withTargetTLS(base, ep) })
+		srv.Target = gateway.Endpoint{Label: w.label + " (wrapped)"}
+	}
 
 	if cfg.Web != "" {
-		secrets := map[string]string{"TLS key": cfg.Key, "key password file": cfg.KeyPasswordFile, "recordings": cfg.Record}
+		secrets := map[string]string{"TLS key": cfg.Key, "key password file": cfg.KeyPasswordFile,
+			"recordings": cfg.Record, "token source": tokenFile(cfg.TokenSource)}
 		if rl != nil {
 			secrets["TLS certificate"] = cfg.Cert
 		}
 		if err := checkWebRoot(cfg.Web, secrets); err != nil {
-			return nil, nil, err
+			return nil, nil, cleanup, err
 		}
-		h, closeWeb, err := webHandler(cfg.Web, cfg.FileOnly, nil, log)
+		var webAuth auth.Plugin
+		if cfg.WebAuth {
+			webAuth = rt.Auth
+		}
+		h, closeWeb, err := webHandler(cfg.Web, cfg.FileOnly, webAuth, log)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, cleanup, err
 		}
 		srv.HTTP = h
-		cleanup = func() { closeWeb() }
+		cleanups = append(cleanups, func() { closeWeb() })
+	}
+	if cfg.WebBuiltin {
+		srv.HTTP = webui.Handler()
 	}
 	if cfg.Record != "" {
 		if srv.Recorder, err = recorderFactory(cfg.Record, log); err != nil {
-			cleanup()
-			return nil, nil, err
+			return nil, nil, cleanup, err
 		}
 	}
-	return srv, cleanup, nil
+	return srv, w, cleanup, nil
 }
 
-// runServer serves ln until the server stops by itself or a signal stops it.
-func runServer(ctx context.Context, cfg *options.Config, srv *gateway.Server, ln net.Listener, log *slog.Logger) error {
+// tokenFile is the token source when it names a file or directory (a
+// token file, a JWT key), else empty.
+func tokenFile(src string) string {
+	if src == "" || !filepath.IsAbs(src) {
+		if abs, err := filepath.Abs(src); err == nil && src != "" {
+			if _, err := os.Stat(abs); err == nil {
+				return abs
+			}
+		}
+		return ""
+	}
+	return src
+}
+
+// runServer serves ln until the server stops by itself, a signal stops it
+// or, in --wrap-mode=exit, the wrapped program exits. The wrapped program
+// is started here, after the listener is bound (and after -D detached),
+// and is always stopped before runServer returns.
+func runServer(ctx context.Context, cfg *options.Config, srv *gateway.Server, w *wrapped, ln net.Listener, log *slog.Logger) error {
 	if cfg.Timeout > 0 {
 		t := time.AfterFunc(cfg.Timeout, func() {
 			log.Info("listener exit due to --timeout " + strconv.Itoa(int(cfg.Timeout/time.Second)))
@@ -158,19 +226,56 @@ func runServer(ctx context.Context, cfg *options.Config, srv *gateway.Server, ln
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
+
+	var wrapDone <-chan error
+	stopWrap := func() error { return nil }
+	if w != nil {
+		wctx, cancel := context.WithCancel(ctx)
+		done := w.start(wctx, log)
+		wrapDone = done
+		stopWrap = func() error {
+			cancel()
+			return <-done
+		}
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	select {
-	case err := <-served:
-		return err
-	case sig := <-sigs:
-		log.Info("In exit", "signal", sig.String())
+	shutdown := func() {
 		sctx, cancel := context.WithTimeout(ctx, shutdownGrace)
 		defer cancel()
 		srv.Shutdown(sctx)
-		return <-served
 	}
+	select {
+	case err := <-served:
+		if werr := stopWrap(); err == nil {
+			err = ignoreStopped(werr)
+		}
+		return err
+	case sig := <-sigs:
+		log.Info("In exit", "signal", sig.String())
+		shutdown()
+		err := <-served
+		if werr := stopWrap(); err == nil {
+			err = ignoreStopped(werr)
+		}
+		return err
+	case err := <-wrapDone:
+		// Exit mode: the program ended (its status is our exit status), or
+		// it could not be started at all.
+		log.Info("Wrapped command exited (or daemon)", "err", err)
+		shutdown()
+		<-served
+		return err
+	}
+}
+
+// ignoreStopped drops the nil-or-context result of a program stopped by us.
+func ignoreStopped(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
 }
 
 func openListener(ctx context.Context, cfg *options.Config) (net.Listener, error) {
