@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"net"
 	"sync"
@@ -53,8 +54,12 @@ func startBackends() (*backends, error) {
 func serve(ln net.Listener, handle func(net.Conn)) {
 	for {
 		c, err := ln.Accept()
-		if err != nil {
+		if errors.Is(err, net.ErrClosed) {
 			return
+		}
+		if err != nil { // out of descriptors, say: try again
+			time.Sleep(10 * time.Millisecond)
+			continue
 		}
 		go func() {
 			defer c.Close()

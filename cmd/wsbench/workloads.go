@@ -213,10 +213,11 @@ func runSessions(e *env, p *proxyProc) (measure, error) {
 // its two sockets, so under the usual limit of 20,000 open files it gets
 // what fits.
 func idleSessions(e *env, p *proxyProc) int {
+	scale := min(e.scale, 1) // the figure is per session at 5,000: bigger runs do not need more
 	if p.spec.forks {
-		return max(int(200*e.scale), 20)
+		return max(int(200*scale), 20)
 	}
-	n := max(int(5000*e.scale), 100)
+	n := max(int(5000*scale), 100)
 	var lim syscall.Rlimit
 	if p.spec.raw() && syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim) == nil {
 		n = min(n, int(lim.Cur-100)/6)
