@@ -256,6 +256,9 @@ func runServer(ctx context.Context, cfg *options.Config, srv *gateway.Server, w 
 		log.Info("In exit", "signal", sig.String())
 		shutdown()
 		err := <-served
+		if errors.Is(err, gateway.ErrServerStopped) {
+			err = nil // the signal came before Serve started: a clean stop all the same
+		}
 		if werr := stopWrap(); err == nil {
 			err = ignoreStopped(werr)
 		}
