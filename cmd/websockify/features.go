@@ -75,6 +75,15 @@ func serverTLS(s tlsSettings, log *slog.Logger) (*tlsconfig.Reloader, error) {
 // reloadOnHangup reloads the certificate on SIGHUP until ctx ends. Open
 // sessions are not touched; new handshakes get the new certificate.
 func reloadOnHangup(ctx context.Context, r *tlsconfig.Reloader, log *slog.Logger) {
+	onHangup(ctx, func() {
+		if err := r.Reload(); err != nil {
+			log.Error("SIGHUP: TLS certificate reload failed; keeping the previous one", "err", err)
+		}
+	})
+}
+
+// onHangup calls f for every SIGHUP until ctx ends.
+func onHangup(ctx context.Context, f func()) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
@@ -84,9 +93,7 @@ func reloadOnHangup(ctx context.Context, r *tlsconfig.Reloader, log *slog.Logger
 			case <-ctx.Done():
 				return
 			case <-hup:
-				if err := r.Reload(); err != nil {
-					log.Error("SIGHUP: TLS certificate reload failed; keeping the previous one", "err", err)
-				}
+				f()
 			}
 		}
 	}()

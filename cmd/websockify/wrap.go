@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
 	"syscall"
 
@@ -66,21 +65,11 @@ func (w *wrapped) route(base func(gateway.Endpoint) gateway.Endpoint) func(*http
 // SIGHUP forwarded to it. The result arrives on the returned channel.
 func (w *wrapped) start(ctx context.Context, log *slog.Logger) <-chan error {
 	done := make(chan error, 1)
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		defer signal.Stop(hup)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-hup:
-				if err := w.proc.Signal(syscall.SIGHUP); err != nil {
-					log.Info("SIGHUP not forwarded", "err", err)
-				}
-			}
+	onHangup(ctx, func() {
+		if err := w.proc.Signal(syscall.SIGHUP); err != nil {
+			log.Info("SIGHUP not forwarded", "err", err)
 		}
-	}()
+	})
 	log.Info("Starting " + w.label)
 	go func() { done <- w.proc.Run(ctx) }()
 	return done
