@@ -63,9 +63,6 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 		}
 	}()
 
-	if tc, ok := raw.(*net.TCPConn); ok {
-		tc.SetKeepAlive(true) // Go's TCP connections have no delay already
-	}
 	log := s.logger().With("client", peerName(raw))
 
 	// One deadline covers everything before the upgrade: the first byte,

@@ -28,7 +28,7 @@ func TCP(ctx context.Context, host string, port int, preferIPv6 bool) (net.Liste
 		}
 		addr = ip.String()
 	}
-	var lc net.ListenConfig
+	lc := listenConfig()
 	ln, err := lc.Listen(ctx, "tcp", net.JoinHostPort(addr, strconv.Itoa(port)))
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", net.JoinHostPort(host, strconv.Itoa(port)), err)
