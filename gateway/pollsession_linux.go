@@ -91,14 +91,74 @@ const timerSlack = 2 * time.Millisecond
 // errTimedOut stands for a passed deadline, as a net.Conn reports one.
 var errTimedOut = os.ErrDeadlineExceeded
 
+// loopClient reports whether ss's client can be relayed by an event loop:
+// a plain socket with nothing read ahead of the loop but buffered bytes,
+// speaking binary frames, and event loops running.
+func (s *Server) loopClient(ss *session) (*prefixConn, bool) {
+	pc, ok := ss.client.(*prefixConn)
+	if !ok || len(pc.prefix) > 0 || ss.base64 || !plainSocket(pc.Conn) {
+		return nil, false
+	}
+	return pc, s.eventLoops() != nil
+}
+
 // relayOnLoop hands ss to an event loop when both its connections are
 // plain sockets and it speaks binary frames; it then owns target too and
 // reports true. Otherwise the caller relays ss with goroutines.
 func (s *Server) relayOnLoop(ss *session, target net.Conn) bool {
-	pc, ok := ss.client.(*prefixConn)
-	if !ok || len(pc.prefix) > 0 || ss.base64 || !plainSocket(pc.Conn) || !plainSocket(target) {
+	pc, ok := s.loopClient(ss)
+	if !ok || !plainSocket(target) {
 		return false
 	}
+	tfd, err := dupSocket(target)
+	if err != nil {
+		ss.log.Debug("relaying with goroutines", "err", err)
+		return false
+	}
+	if !s.handOff(ss, pc, tfd, isTCP(target)) {
+		unix.Close(tfd)
+		return false
+	}
+	// The duplicate keeps the socket open; closing the original takes it
+	// out of Go's poller, which would otherwise wake up for every packet too.
+	target.Close()
+	return true
+}
+
+// dialOnLoop connects to ss's target itself and hands the session to an
+// event loop when the session can go there and the target is a TCP
+// address: this skips Go's poller for the target (dialSocket). Otherwise,
+// and when the hand-off fails, it returns the target connection, if made,
+// for the caller to relay; nil and no error mean the caller dials.
+func (s *Server) dialOnLoop(ss *session) (target net.Conn, handedOff bool, err error) {
+	e := ss.endpoint
+	if e.TLS != nil || (e.network() != "tcp" && e.network() != "tcp4" && e.network() != "tcp6") {
+		return nil, false, nil
+	}
+	pc, ok := s.loopClient(ss)
+	if !ok {
+		return nil, false, nil
+	}
+	tfd, ok, err := dialSocket(e.Address, s.dialTimeout())
+	if !ok || err != nil {
+		return nil, false, err
+	}
+	ss.traffic.legend()
+	if s.handOff(ss, pc, tfd, true) {
+		return nil, true, nil
+	}
+	// The client could not be handed over (out of descriptors, say): the
+	// goroutine relay takes the connection made.
+	f := os.NewFile(uintptr(tfd), "target")
+	target, err = net.FileConn(f)
+	f.Close()
+	return target, false, err
+}
+
+// handOff gives ss, with the target socket tfd, to an event loop, which
+// then owns tfd and the client connection pc; false leaves both to the
+// caller.
+func (s *Server) handOff(ss *session, pc *prefixConn, tfd int, tcp bool) bool {
 	r := s.eventLoops()
 	if r == nil {
 		return false
@@ -108,19 +168,13 @@ func (s *Server) relayOnLoop(ss *session, target net.Conn) bool {
 		ss.log.Debug("relaying with goroutines", "err", err)
 		return false
 	}
-	tfd, err := dupSocket(target)
-	if err != nil {
-		unix.Close(cfd)
-		ss.log.Debug("relaying with goroutines", "err", err)
-		return false
-	}
 	ps := &pollSession{
 		ss:        ss,
 		l:         r.pick(),
 		cfd:       cfd,
 		tfd:       tfd,
 		fp:        newFrameParser(s.maxFrameSize(), ss.checkDataOp),
-		canSplice: isTCP(pc.Conn) && isTCP(target) && ss.rec == nil,
+		canSplice: isTCP(pc.Conn) && tcp && ss.rec == nil,
 	}
 	if n := ss.br.Buffered(); n > 0 {
 		p, _ := ss.br.Peek(n)
@@ -148,11 +202,7 @@ func (s *Server) relayOnLoop(ss *session, target net.Conn) bool {
 		l.post(loopMsg{kind: msgStep, ps: ps}) // under w.mu: before any goAway
 	}
 	ss.w.mu.Unlock()
-	// The duplicates keep the sockets open; closing the originals takes
-	// them out of Go's poller, which would otherwise wake up for every
-	// packet too.
-	pc.Conn.Close()
-	target.Close()
+	pc.Conn.Close() // as for the target in relayOnLoop
 	return true
 }
 

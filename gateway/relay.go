@@ -84,18 +84,26 @@ func (ss *session) run() (handedOff bool) {
 		}
 	}()
 	ss.log.Info("connecting to: " + ss.endpoint.String())
-	ctx, cancel := context.WithTimeout(context.Background(), ss.srv.dialTimeout())
-	target, err := ss.endpoint.dial(ctx, ss.srv.dialTimeout())
-	cancel()
+	target, handedOff, err := ss.srv.dialOnLoop(ss) // prints the legend if it connects
+	if handedOff {
+		return true
+	}
+	if target == nil && err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), ss.srv.dialTimeout())
+		target, err = ss.endpoint.dial(ctx, ss.srv.dialTimeout())
+		cancel()
+		if err == nil {
+			ss.traffic.legend()
+			if ss.srv.relayOnLoop(ss, target) {
+				return true
+			}
+		}
+	}
 	if err != nil {
 		ss.log.Warn("Failed to connect to "+ss.endpoint.String(), "err", err)
 		ss.w.sendClose(ws.StatusInternalServerError, "Failed to connect to downstream server")
 		ss.lingerClient()
 		return false
-	}
-	ss.traffic.legend()
-	if ss.srv.relayOnLoop(ss, target) {
-		return true
 	}
 	defer target.Close()
 	ss.target = target
