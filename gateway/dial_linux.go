@@ -1,11 +1,13 @@
 package gateway
 
 import (
+	"encoding/binary"
 	"errors"
 	"net"
 	"net/netip"
 	"os"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,14 +26,10 @@ func dialSocket(addr string, timeout time.Duration) (fd int, ok bool, err error)
 		return -1, false, nil
 	}
 	deadline := time.Now().Add(timeout)
-	ip := ap.Addr().Unmap()
-	var sa unix.Sockaddr
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 	family := unix.AF_INET
-	if ip.Is4() {
-		sa = &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ip.As4()}
-	} else {
+	if !ap.Addr().Is4() {
 		family = unix.AF_INET6
-		sa = &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ip.As16()}
 	}
 	fail := func(op string, e error) (int, bool, error) {
 		if fd >= 0 {
@@ -48,7 +46,7 @@ func dialSocket(addr string, timeout time.Duration) (fd int, ok bool, err error)
 			return fail("setsockopt", err)
 		}
 	}
-	switch err := unix.Connect(fd, sa); err {
+	switch err := nbConnect(fd, ap); err {
 	case nil:
 		return fd, true, nil
 	case unix.EINPROGRESS, unix.EINTR:
@@ -79,6 +77,27 @@ var targetSockopts = [...]struct{ level, opt, value int }{
 	{unix.IPPROTO_TCP, unix.TCP_NODELAY, 1},
 	{unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1},
 	{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15},
+}
+
+// nbConnect starts connecting the non-blocking socket fd to ap. It is a
+// raw system call, which the scheduler does not watch: on loopback,
+// connect completes the handshake before it returns, which can take long
+// enough for sysmon to hand the P to another thread.
+func nbConnect(fd int, ap netip.AddrPort) error {
+	var sa unsafe.Pointer
+	var n uintptr
+	port := ap.Port()
+	if ap.Addr().Is4() {
+		sa4 := &unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: ap.Addr().As4()}
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa4.Port))[:], port)
+		sa, n = unsafe.Pointer(sa4), unix.SizeofSockaddrInet4
+	} else {
+		sa6 := &unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: ap.Addr().As16()}
+		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa6.Port))[:], port)
+		sa, n = unsafe.Pointer(sa6), unix.SizeofSockaddrInet6
+	}
+	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(sa), n)
+	return errnoErr(e)
 }
 
 func soError(fd int) error {

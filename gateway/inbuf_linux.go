@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"sync"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -121,11 +120,10 @@ func (ib *inBuf) writeTo(fd int) (int, error) {
 		ib.iov[k].SetLen(sp.b - sp.a)
 		k++
 	}
-	r, _, errno := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&ib.iov[0])), uintptr(k))
-	if errno != 0 {
-		return 0, errno
+	n, err := nbWritev(fd, ib.iov[:k])
+	if err != nil {
+		return 0, err
 	}
-	n := int(r)
 	for left := n; left > 0; {
 		sp := &ib.spans[ib.first]
 		if m := sp.b - sp.a; m <= left {

@@ -24,15 +24,13 @@ func (ps *pollSession) flushClient() (progress bool) {
 		var err error
 		switch {
 		case ps.pipeN > 0:
-			var m int64
-			m, err = unix.Splice(ps.pipe.r, nil, ps.cfd, nil, ps.pipeN, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
-			n = int(m)
+			n, err = nbSplice(ps.pipe.r, ps.cfd, ps.pipeN, unix.SPLICE_F_MOVE)
 		case ps.pull > 0:
 			return progress // the rest of the frame is still to come from the target
 		case ps.tA < ps.tB:
-			n, err = unix.Write(ps.cfd, (*ps.tb)[ps.tA:ps.tB])
+			n, err = nbWrite(ps.cfd, (*ps.tb)[ps.tA:ps.tB])
 		case len(ps.cout) > 0:
-			n, err = unix.Write(ps.cfd, ps.cout)
+			n, err = nbWrite(ps.cfd, ps.cout)
 		default:
 			return progress
 		}
@@ -135,7 +133,7 @@ func (ps *pollSession) readClient() bool {
 			buf = buf[:slowReadSize]
 		}
 		var err error
-		n, err = unix.Read(ps.cfd, buf)
+		n, err = nbRead(ps.cfd, buf)
 		switch {
 		case err == unix.EAGAIN:
 			ps.cIn = false

@@ -333,7 +333,7 @@ func (ps *pollSession) advance() bool {
 		progress = true
 	}
 	if ps.lingering && ps.cIn {
-		n, err := unix.Read(ps.cfd, ps.l.clientBuf().b)
+		n, err := nbRead(ps.cfd, ps.l.clientBuf().b)
 		switch {
 		case err == unix.EAGAIN:
 			ps.cIn = false

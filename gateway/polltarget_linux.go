@@ -78,7 +78,7 @@ func (ps *pollSession) readTarget() bool {
 func (ps *pollSession) copyTarget(drop bool) bool {
 	bp := ps.l.targetBuf()
 	buf := (*bp)[:frameHeadroom+targetReadSize]
-	n, err := unix.Read(ps.tfd, buf[frameHeadroom:])
+	n, err := nbRead(ps.tfd, buf[frameHeadroom:])
 	switch {
 	case err == unix.EAGAIN:
 		ps.tIn = false

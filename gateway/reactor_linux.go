@@ -164,7 +164,7 @@ func newLoop(r *reactor) (*loop, error) {
 // pollOnce collects ready events without blocking; false asks Go's poller
 // to wait until the epoll descriptor is readable and call it again.
 func (l *loop) pollOnce(fd uintptr) bool {
-	l.nev, l.everr = unix.EpollWait(int(fd), l.events, 0)
+	l.nev, l.everr = nbEpollWait(int(fd), l.events)
 	if l.everr == unix.EINTR {
 		l.nev, l.everr = 0, nil
 	}

@@ -28,7 +28,7 @@ const pipeSize = 1 << 20
 // socket and starts sending them. With less than spliceMin bytes waiting,
 // it falls back to the copy path.
 func (ps *pollSession) spliceTarget() bool {
-	avail, err := unix.IoctlGetInt(ps.tfd, unix.SIOCINQ)
+	avail, err := nbInq(ps.tfd)
 	if err != nil || avail < spliceMin {
 		ps.splicing = false
 		return ps.copyTarget(false)
@@ -48,7 +48,7 @@ func (ps *pollSession) spliceTarget() bool {
 		var h [frameHeadroom]byte
 		hl := headerLen(n)
 		putHeader(h[:hl], ws.OpBinary, n)
-		if w, err := unix.Write(p.w, h[:hl]); err != nil || w < hl {
+		if w, err := nbWrite(p.w, h[:hl]); err != nil || w < hl {
 			break // the pipe is full (a write this small is all or nothing)
 		}
 		ps.pipeN += hl
@@ -71,7 +71,7 @@ func (ps *pollSession) spliceTarget() bool {
 // pullTarget moves the rest of the frame being spliced from the target
 // into the pipe. It reports whether bytes moved.
 func (ps *pollSession) pullTarget() bool {
-	m, err := unix.Splice(ps.tfd, nil, ps.pipe.w, nil, ps.pull, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+	m, err := nbSplice(ps.tfd, ps.pipe.w, ps.pull, unix.SPLICE_F_MOVE)
 	switch {
 	case err == unix.EAGAIN:
 		// The socket is empty, or the pipe full (then it drains to the
