@@ -68,12 +68,7 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 	// One deadline covers everything before the upgrade: the first byte,
 	// the TLS handshake, the request and our response.
 	raw.SetDeadline(time.Now().Add(s.handshakeTimeout()))
-	c, tlsState, ok := s.sniff(raw, log)
-	if !ok {
-		return
-	}
-	info := &ConnInfo{ID: id, RemoteAddr: raw.RemoteAddr().String(), TLS: tlsState}
-	cr := &capReader{r: c, n: s.maxHeaderBytes()}
+	cr := &capReader{r: raw, n: s.maxHeaderBytes()}
 	br := readerPool.Get().(*bufio.Reader)
 	br.Reset(cr)
 	// Whatever happens, the reader is free once serveConn returns: a
@@ -83,6 +78,11 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 		br.Reset(nil)
 		readerPool.Put(br)
 	}()
+	c, tlsState, ok := s.sniff(raw, cr, br, log)
+	if !ok {
+		return
+	}
+	info := &ConnInfo{ID: id, RemoteAddr: raw.RemoteAddr().String(), TLS: tlsState}
 
 	var req *http.Request
 	for {

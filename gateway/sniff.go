@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
@@ -18,42 +19,45 @@ const flashRequest = "<policy-file-request/>"
 // sniff looks at the first byte of a new connection: a TLS handshake record
 // (0x16) is served over TLS with s.TLS, a Flash policy request is answered,
 // anything else is plain HTTP unless SSLOnly. It runs under the handshake
-// deadline already set on c. It returns the connection to speak HTTP on and
-// its TLS state, or ok=false when the connection is done.
-func (s *Server) sniff(c net.Conn, log *slog.Logger) (net.Conn, *tls.ConnectionState, bool) {
-	var first [1]byte
-	if _, err := io.ReadFull(c, first[:]); err != nil {
+// deadline already set on c. The first read goes into br, which reads c
+// through cr, so that a plain request usually takes one system call; for
+// TLS, the bytes read move to the TLS connection, which cr then reads, its
+// cap renewed. It returns the connection to speak HTTP on and its TLS
+// state, or ok=false when the connection is done.
+func (s *Server) sniff(c net.Conn, cr *capReader, br *bufio.Reader, log *slog.Logger) (net.Conn, *tls.ConnectionState, bool) {
+	first, err := br.Peek(1)
+	if err != nil {
 		log.Debug("connection closed before a request", "err", err)
 		return nil, nil, false
 	}
-	pc := &prefixConn{Conn: c, prefix: first[:]}
 	switch {
 	case first[0] == 0x16:
 		if s.TLS == nil {
 			log.Info("SSL connection but no certificate is configured (--cert)")
 			return nil, nil, false
 		}
+		read, _ := br.Peek(br.Buffered())
+		pc := &prefixConn{Conn: c, prefix: bytes.Clone(read)}
+		br.Reset(cr)
 		tc := tls.Server(&batchConn{Conn: pc}, s.TLS)
 		if err := tc.HandshakeContext(context.Background()); err != nil {
 			log.Info("TLS handshake failed", "err", err)
 			return nil, nil, false
 		}
+		cr.r, cr.n = tc, s.maxHeaderBytes()
 		st := tc.ConnectionState()
 		return tc, &st, true
 	case s.SSLOnly:
 		log.Info("non-SSL connection received but disallowed")
 		return nil, nil, false
 	case first[0] == '<' && s.FlashPolicy:
-		rest := make([]byte, len(flashRequest)-1)
-		n, _ := io.ReadFull(c, rest)
-		pc.prefix = append(pc.prefix, rest[:n]...)
-		if bytes.Equal(pc.prefix, []byte(flashRequest)) {
+		if p, _ := br.Peek(len(flashRequest)); string(p) == flashRequest {
 			log.Info("Sending flash policy response")
 			io.WriteString(c, FlashPolicy+"\x00")
 			return nil, nil, false
 		}
 	}
-	return pc, nil, true
+	return &prefixConn{Conn: c}, nil, true
 }
 
 // prefixConn replays bytes already read from a connection.
