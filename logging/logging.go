@@ -47,6 +47,9 @@ func New(o Options) (*slog.Logger, io.Closer, error) {
 		hs = append(hs, s)
 		closer = multiCloser{closer, s}
 	}
+	if len(hs) == 1 {
+		return slog.New(hs[0]), closer, nil // no fan-out to pay for
+	}
 	return slog.New(hs), closer, nil
 }
 

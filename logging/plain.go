@@ -3,12 +3,12 @@
 package logging
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 	"unicode"
@@ -43,34 +43,36 @@ func (h *Plain) Enabled(_ context.Context, l slog.Level) bool {
 	return l >= h.level.Level()
 }
 
+// bufPool holds the line buffers of Plain.Handle.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+
 // Handle implements slog.Handler.
 func (h *Plain) Handle(_ context.Context, r slog.Record) error {
-	var b strings.Builder
+	bp := bufPool.Get().(*[]byte)
+	b := bytes.NewBuffer((*bp)[:0])
 	if h.timestamp {
 		t := r.Time
 		if t.IsZero() {
 			t = time.Now()
 		}
-		b.WriteString(t.Format("2006-01-02 15:04:05.000 "))
+		b.Write(t.AppendFormat(b.AvailableBuffer(), "2006-01-02 15:04:05.000 "))
 	}
 	if r.Level >= slog.LevelWarn {
 		b.WriteString(r.Level.String())
 		b.WriteString(": ")
 	}
-	var rest []prefixed
+	// The client's address leads the line; the other attributes follow the
+	// message.
 	client := ""
-	collect := func(p prefixed) {
+	for _, p := range h.attrs {
 		if p.attr.Key == "client" && p.prefix == "" {
 			client = p.attr.Value.String()
-		} else {
-			rest = append(rest, p)
 		}
 	}
-	for _, p := range h.attrs {
-		collect(p)
-	}
 	r.Attrs(func(a slog.Attr) bool {
-		collect(prefixed{h.groups, a})
+		if a.Key == "client" && h.groups == "" {
+			client = a.Value.String()
+		}
 		return true
 	})
 	if client != "" {
@@ -78,17 +80,29 @@ func (h *Plain) Handle(_ context.Context, r slog.Record) error {
 		b.WriteString(": ")
 	}
 	b.WriteString(sanitize(r.Message))
-	for _, p := range rest {
-		writeAttr(&b, p.prefix, p.attr)
+	for _, p := range h.attrs {
+		if p.attr.Key != "client" || p.prefix != "" {
+			writeAttr(b, p.prefix, p.attr)
+		}
 	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key != "client" || h.groups != "" {
+			writeAttr(b, h.groups, a)
+		}
+		return true
+	})
 	b.WriteByte('\n')
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	_, err := io.WriteString(h.w, b.String())
+	_, err := h.w.Write(b.Bytes())
+	h.mu.Unlock()
+	if b.Cap() <= 64<<10 {
+		*bp = b.Bytes()[:0]
+		bufPool.Put(bp)
+	}
 	return err
 }
 
-func writeAttr(b *strings.Builder, prefix string, a slog.Attr) {
+func writeAttr(b *bytes.Buffer, prefix string, a slog.Attr) {
 	a.Value = a.Value.Resolve()
 	if a.Equal(slog.Attr{}) {
 		return

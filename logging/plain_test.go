@@ -27,3 +27,17 @@ func TestPlainGroups(t *testing.T) {
 		t.Fatalf("got %q; want %q", got, want)
 	}
 }
+
+func TestPlainClientFromRecordAndTimestamp(t *testing.T) {
+	var b strings.Builder
+	log := slog.New(NewPlain(&b, slog.LevelInfo, true))
+	log.Info("m", "k", "v", "client", "c")
+	line := b.String()
+	// "2006-01-02 15:04:05.000 " then the line.
+	if len(line) < 24 || line[4] != '-' || line[10] != ' ' || line[19] != '.' || line[23] != ' ' {
+		t.Fatalf("no timestamp in %q", line)
+	}
+	if got, want := line[24:], "c: m k=v\n"; got != want {
+		t.Fatalf("got %q; want %q", got, want)
+	}
+}
