@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -225,9 +226,11 @@ func (s *Server) Serve(ln net.Listener) error {
 	}
 	s.mu.Unlock()
 
-	err := s.acceptLoop(ln)
+	w := newWorkers(4 * runtime.GOMAXPROCS(0))
+	err := s.acceptLoop(ln, w)
 	s.StopAccepting()
 	s.wg.Wait()
+	w.stop()
 	s.mu.Lock()
 	r := s.loops
 	s.loops = nil
@@ -238,7 +241,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
-func (s *Server) acceptLoop(ln net.Listener) error {
+func (s *Server) acceptLoop(ln net.Listener, w *workers) error {
 	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
@@ -263,7 +266,7 @@ func (s *Server) acceptLoop(ln net.Listener) error {
 			c.Close()
 			return nil
 		}
-		go s.serveConn(c, id)
+		w.run(func() { s.serveConn(c, id) })
 	}
 }
 
