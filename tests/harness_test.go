@@ -109,12 +109,26 @@ func startProxy(t testing.TB, args ...string) *proxy {
 	return p
 }
 
+// startProxyNoWait runs websockify with args without waiting for its
+// listen line.
 func startProxyNoWait(t testing.TB, args ...string) *proxy {
+	t.Helper()
+	return startProxyCmd(t, nil, args...)
+}
+
+// startProxyCmd runs websockify with args without waiting for its listen
+// line, letting setup, when not nil, adjust the command (stdin,
+// environment, working directory) before it starts. The process is killed
+// when the test ends, and its stderr logged if the test failed.
+func startProxyCmd(t testing.TB, setup func(*exec.Cmd), args ...string) *proxy {
 	t.Helper()
 	p := &proxy{t: t, stderr: newSyncBuffer(), stdout: newSyncBuffer(), done: make(chan struct{})}
 	p.cmd = exec.Command(wsBinary, args...)
 	p.cmd.Stderr = p.stderr
 	p.cmd.Stdout = p.stdout
+	if setup != nil {
+		setup(p.cmd)
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start websockify: %v", err)
 	}

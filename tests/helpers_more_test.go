@@ -16,7 +16,6 @@ import (
 	"os/exec"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -180,38 +179,6 @@ func rssKiB(t testing.TB, pid int) int {
 	}
 	n, _ := strconv.Atoi(string(m[1]))
 	return n
-}
-
-// startProxyCmd runs websockify like startProxyNoWait, letting setup adjust
-// the command (stdin, environment, working directory) before it starts.
-func startProxyCmd(t testing.TB, setup func(*exec.Cmd), args ...string) *proxy {
-	t.Helper()
-	p := &proxy{t: t, stderr: newSyncBuffer(), stdout: newSyncBuffer(), done: make(chan struct{})}
-	p.cmd = exec.Command(wsBinary, args...)
-	p.cmd.Stderr = p.stderr
-	p.cmd.Stdout = p.stdout
-	if setup != nil {
-		setup(p.cmd)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start websockify: %v", err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("websockify %s stderr:\n%s", strings.Join(args, " "), p.stderr.String())
-		}
-	})
-	return p
 }
 
 // exited reports whether the process has ended, without waiting.
