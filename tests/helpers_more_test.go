@@ -1,17 +1,12 @@
 package tests
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -211,36 +206,6 @@ func runCLI(t testing.TB, bin string, args ...string) (int, string, string) {
 		t.Fatalf("%s %q did not exit within 20s; stderr:\n%s", bin, args, errb.String())
 	}
 	return cmd.ProcessState.ExitCode(), out.String(), errb.String()
-}
-
-// rawHandshakeOn performs a client handshake over an existing connection
-// (for Unix sockets and inherited listeners) and returns the raw client.
-func rawHandshakeOn(t testing.TB, c net.Conn, extra ...string) (*rawConn, *http.Response) {
-	t.Helper()
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	k := base64.StdEncoding.EncodeToString(randBytes(16))
-	req := "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: " + k + "\r\nSec-WebSocket-Version: 13\r\n"
-	for _, h := range extra {
-		req += h + "\r\n"
-	}
-	if _, err := io.WriteString(c, req+"\r\n"); err != nil {
-		t.Fatalf("write handshake: %v", err)
-	}
-	rc := &rawConn{t: t, c: c, br: bufio.NewReader(c)}
-	resp, err := http.ReadResponse(rc.br, nil)
-	if err != nil {
-		t.Fatalf("read handshake response: %v", err)
-	}
-	rc.resp = resp
-	if resp.StatusCode == http.StatusSwitchingProtocols {
-		sum := sha1.Sum([]byte(k + wsGUID))
-		if got, want := resp.Header.Get("Sec-WebSocket-Accept"), base64.StdEncoding.EncodeToString(sum[:]); got != want {
-			t.Fatalf("Sec-WebSocket-Accept = %q; want %q", got, want)
-		}
-	}
-	return rc, resp
 }
 
 // echoOnce sends payload as one binary frame and checks it comes back.
