@@ -193,19 +193,29 @@ func runCLI(t testing.TB, bin string, args ...string) (int, string, string) {
 	cmd := exec.Command(bin, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	done := make(chan error, 1)
+	st := runToExit(t, cmd, 20*time.Second, &errb)
+	return st, out.String(), errb.String()
+}
+
+// runToExit starts cmd and returns its exit status. If it has not exited
+// within timeout (Wait also waits for whatever holds its stdout and
+// stderr, such as a daemon it started), it is killed and the test fails
+// with output, what cmd wrote so far.
+func runToExit(t testing.TB, cmd *exec.Cmd, timeout time.Duration, output fmt.Stringer) int {
+	t.Helper()
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
+		t.Fatalf("start %s: %v", cmd.Path, err)
 	}
-	go func() { done <- cmd.Wait() }()
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(20 * time.Second):
+	case <-time.After(timeout):
 		cmd.Process.Kill()
 		<-done
-		t.Fatalf("%s %q did not exit within 20s; stderr:\n%s", bin, args, errb.String())
+		t.Fatalf("%q did not exit within %v (or something it started kept its stdout or stderr); output:\n%s", cmd.Args, timeout, output)
 	}
-	return cmd.ProcessState.ExitCode(), out.String(), errb.String()
+	return cmd.ProcessState.ExitCode()
 }
 
 // echoOnce sends payload as one binary frame and checks it comes back.

@@ -258,19 +258,8 @@ func runCLIEnv(t testing.TB, env []string, args ...string) (int, string) {
 	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("websockify %q did not exit within 20s:\n%s", args, out.String())
-	}
-	return cmd.ProcessState.ExitCode(), out.String()
+	st := runToExit(t, cmd, 20*time.Second, &out)
+	return st, out.String()
 }
 
 // TestTokenFile: TokenFile with a file and with a directory; edits are
