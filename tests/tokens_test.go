@@ -1166,16 +1166,7 @@ func TestTokenStartupErrors(t *testing.T) {
 		{[]string{"--token-plugin", "TokenFile", "--token-source", file, "--host-token", "--token-path", "127.0.0.1:0"}, "--host-token cannot be combined"},
 	} {
 		t.Run(tc.msg, func(t *testing.T) {
-			st, stdout, stderr := runCLI(t, wsBinary, tc.args...)
-			if st != 2 {
-				t.Errorf("exit status %d; want 2", st)
-			}
-			if !hasLineWith(stderr, errLine(tc.msg)) {
-				t.Errorf("stderr %q lacks the line %q", stderr, errLine(tc.msg))
-			}
-			if strings.Contains(stderr, "Listen on") || stdout != "" {
-				t.Errorf("started anyway: %q %q", stdout, stderr)
-			}
+			checkUsageError(t, tc.msg, tc.args...)
 		})
 	}
 }
