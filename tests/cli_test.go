@@ -6,7 +6,6 @@ package tests
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -128,16 +127,7 @@ func ipv6Backend(t *testing.T) net.Listener {
 	if err != nil {
 		t.Fatalf("IPv6 loopback unavailable: %v", err)
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); io.Copy(c, c) }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close() })
+	serveBackend(t, ln, nil)
 	return ln
 }
 
@@ -193,16 +183,7 @@ func TestCLIUnixTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); io.Copy(c, c) }()
-		}
-	}()
+	serveBackend(t, ln, nil)
 	p := startProxy(t, "--unix-target="+path, "127.0.0.1:0")
 	rc := dialRaw(t, p.addr)
 	rc.echoOnce([]byte("through a unix socket target"))

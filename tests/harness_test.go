@@ -182,7 +182,7 @@ type echoServer struct {
 	wg    sync.WaitGroup
 }
 
-// startEcho starts a TCP backend on loopback running handle for each
+// startBackend starts a TCP backend on loopback running handle for each
 // connection (echo when handle is nil).
 func startBackend(t testing.TB, handle func(net.Conn)) *echoServer {
 	t.Helper()
@@ -190,6 +190,12 @@ func startBackend(t testing.TB, handle func(net.Conn)) *echoServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveBackend(t, ln, handle)
+}
+
+// serveBackend runs handle (echo when nil) for each connection accepted
+// on ln, until the test ends; then it closes ln and the connections.
+func serveBackend(t testing.TB, ln net.Listener, handle func(net.Conn)) *echoServer {
 	if handle == nil {
 		handle = func(c net.Conn) { io.Copy(c, c) }
 	}
