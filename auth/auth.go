@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/websockify-go/websockify/plugins"
 	"github.com/websockify-go/websockify/tokens"
 )
 
@@ -75,42 +76,21 @@ func (o Options) getenv(k string) string {
 	return os.Getenv(k)
 }
 
-type constructor func(source string, o Options) (Plugin, error)
-
-func plugins() map[string]constructor {
-	return map[string]constructor{
-		"BasicHTTPAuth":    newBasicHTTPAuth,
-		"ExpectOrigin":     newExpectOrigin,
-		"ClientCertCNAuth": newClientCertCNAuth,
-	}
-}
-
-const modulePrefix = "websockify.auth_plugins."
+// registry maps the reference's class names to constructors.
+var registry = plugins.NewRegistry("auth", "websockify.auth_plugins.", map[string]plugins.Constructor[Plugin, Options]{
+	"BasicHTTPAuth":    newBasicHTTPAuth,
+	"ExpectOrigin":     newExpectOrigin,
+	"ClientCertCNAuth": newClientCertCNAuth,
+})
 
 // Names lists the plugin names New accepts, sorted.
-func Names() []string {
-	var names []string
-	for n := range plugins() {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
+func Names() []string { return registry.Names() }
 
 // New creates the plugin named like the reference's class (BasicHTTPAuth,
 // or websockify.auth_plugins.BasicHTTPAuth) for source, the --auth-source
 // value. A source with which no request could ever pass is an error.
 func New(name, source string, o Options) (Plugin, error) {
-	short := strings.TrimPrefix(name, modulePrefix)
-	c, ok := plugins()[short]
-	if !ok {
-		return nil, fmt.Errorf("unknown auth plugin %q (known: %s)", name, strings.Join(Names(), ", "))
-	}
-	p, err := c(source, o)
-	if err != nil {
-		return nil, fmt.Errorf("auth plugin %s: %w", short, err)
-	}
-	return p, nil
+	return registry.New(name, source, o)
 }
 
 // NeedsClientCert reports whether p can only pass clients that present a

@@ -3,11 +3,13 @@
 package supervisor
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -21,6 +23,42 @@ func restartDelays(logs string) []string {
 	return out
 }
 
+// exitTimes records when each run of the program ended, through OnExit.
+type exitTimes struct {
+	mu    sync.Mutex
+	exits []time.Time
+}
+
+func (e *exitTimes) onExit(*ExitError) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.exits = append(e.exits, time.Now())
+}
+
+func (e *exitTimes) get() []time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]time.Time(nil), e.exits...)
+}
+
+// runRespawn runs p, a ModeRespawn process, until the program has exited
+// n times, then stops it; Run must return nil. It returns the log and the
+// times of the exits.
+func runRespawn(t *testing.T, p *Process, n int) (string, []time.Time) {
+	t.Helper()
+	log, buf := testLogger(t)
+	p.Logger = log
+	var et exitTimes
+	p.OnExit = et.onExit
+	cancel, wait := runAsync(t, p)
+	eventually(t, fmt.Sprintf("%d exits", n), func() bool { return len(et.get()) >= n })
+	cancel()
+	if err := wait(); err != nil {
+		t.Fatalf("Run = %v; want nil", err)
+	}
+	return buf.String(), et.get()
+}
+
 // TestRespawnBackoff: a program that exits at once is restarted after 1x,
 // 2x, 4x the base delay, capped, with every restart logged.
 func TestRespawnBackoff(t *testing.T) {
@@ -28,30 +66,20 @@ func TestRespawnBackoff(t *testing.T) {
 	p := helperProcess(t, marker, "exit", "1")
 	p.Mode = ModeRespawn
 	p.restartDelay, p.maxRestartDelay = 100*time.Millisecond, 400*time.Millisecond
-	log, buf := testLogger(t)
-	p.Logger = log
-	var st startTimes
-	p.OnExit = st.onExit
-	cancel, wait := runAsync(t, p)
-	eventually(t, "six exits", func() bool { return len(st.get()) >= 6 })
-	cancel()
-	if err := wait(); err != nil {
-		t.Fatalf("Run = %v; want nil", err)
-	}
+	logs, exits := runRespawn(t, p, 6)
 	want := []string{"100ms", "200ms", "400ms", "400ms", "400ms"}
-	if got := restartDelays(buf.String()); len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
+	if got := restartDelays(logs); len(got) < len(want) || !slices.Equal(got[:len(want)], want) {
 		t.Errorf("logged delays %v; want %v first", got, want)
 	}
 	// The gaps between exits include the delay (and the start-up time).
-	exits := st.get()
 	for i, d := range []time.Duration{100, 200, 400, 400, 400} {
 		gap := exits[i+1].Sub(exits[i])
 		if d *= time.Millisecond; gap < d || gap > d+2*time.Second {
 			t.Errorf("gap %d: %v; want about %v", i, gap, d)
 		}
 	}
-	if n := strings.Count(buf.String(), "; restarting"); n < 5 {
-		t.Errorf("%d restart lines; want at least 5:\n%s", n, buf)
+	if n := strings.Count(logs, "; restarting"); n < 5 {
+		t.Errorf("%d restart lines; want at least 5:\n%s", n, logs)
 	}
 	assertNoOrphans(t, marker)
 }
@@ -63,19 +91,10 @@ func TestRespawnResetsAfterStableRun(t *testing.T) {
 	p := helperProcess(t, marker, "run", "300ms", "1")
 	p.Mode = ModeRespawn
 	p.restartDelay, p.stableAfter = 50*time.Millisecond, 200*time.Millisecond
-	log, buf := testLogger(t)
-	p.Logger = log
-	var st startTimes
-	p.OnExit = st.onExit
-	cancel, wait := runAsync(t, p)
-	eventually(t, "four exits", func() bool { return len(st.get()) >= 4 })
-	cancel()
-	if err := wait(); err != nil {
-		t.Fatal(err)
-	}
-	for _, d := range restartDelays(buf.String()) {
+	logs, _ := runRespawn(t, p, 4)
+	for _, d := range restartDelays(logs) {
 		if d != "50ms" {
-			t.Errorf("restart delay %s; want 50ms every time:\n%s", d, buf)
+			t.Errorf("restart delay %s; want 50ms every time:\n%s", d, logs)
 		}
 	}
 	assertNoOrphans(t, marker)
@@ -94,27 +113,17 @@ func TestRespawnNeverReadyIsLoud(t *testing.T) {
 	defer held.Close()
 	oldPort := held.Addr().(*net.TCPAddr).Port
 	marker := newMarker(t)
-	log, buf := testLogger(t)
-	var st startTimes
 	p := &Process{
 		Argv: []string{bin, "v4", itoa(oldPort)},
 		Environ: func(port int) []string {
 			return append(os.Environ(), marker, "LD_PRELOAD="+lib,
 				"REBIND_OLD_PORT="+itoa(oldPort), "REBIND_NEW_PORT="+itoa(port))
 		},
-		Mode:   ModeRespawn,
-		Grace:  time.Second,
-		Logger: log,
-		OnExit: st.onExit,
+		Mode:  ModeRespawn,
+		Grace: time.Second,
 	}
 	p.restartDelay = 50 * time.Millisecond
-	cancel, wait := runAsync(t, p)
-	eventually(t, "three exits", func() bool { return len(st.get()) >= 3 })
-	cancel()
-	if err := wait(); err != nil {
-		t.Fatal(err)
-	}
-	logs := buf.String()
+	logs, _ := runRespawn(t, p, 3)
 	if n := strings.Count(logs, "cannot be moved to"); n != 1 || !strings.Contains(logs, "is statically linked") {
 		t.Errorf("want one up-front line naming the static binary, got %d:\n%s", n, logs)
 	}

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -108,23 +107,39 @@ func TestSignalForwardsToGroup(t *testing.T) {
 	}
 }
 
-// TestDaemonizedGrandchildIsStopped: the program starts a grandchild that
-// leaves the process group with setsid and exits at once. In exit mode Run
-// returns the program's status and the grandchild is stopped too.
-func TestDaemonizedGrandchildIsStopped(t *testing.T) {
-	marker := newMarker(t)
-	p := &Process{
-		Argv:  []string{"sh", "-c", "setsid sleep 300 & sleep 0.2; exit 5"},
-		Env:   append(os.Environ(), marker),
-		Port:  freePort(t),
-		Grace: time.Second,
+// TestExitStatusDespiteDescendants: in exit mode Run returns the
+// program's own status whatever its descendants do, and stops those still
+// running.
+func TestExitStatusDespiteDescendants(t *testing.T) {
+	tests := []struct {
+		name   string
+		script string
+		code   int
+	}{
+		// A grandchild leaves the process group with setsid and runs on
+		// after the program exits: it is stopped too.
+		{"daemonized grandchild", "setsid sleep 300 & sleep 0.2; exit 5", 5},
+		// Many re-parented grandchildren exit around the time the program
+		// does: the single reaper still reports the program's status.
+		{"orphan statuses", "i=0; while [ $i -lt 30 ]; do (sleep 0.1; exit 9) & i=$((i+1)); done; exit 7", 7},
 	}
-	p.Logger, _ = testLogger(t)
-	var ee *ExitError
-	if err := p.Run(t.Context()); !errors.As(err, &ee) || ee.Code != 5 {
-		t.Fatalf("Run = %v; want exit status 5", err)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			marker := newMarker(t)
+			p := &Process{
+				Argv:  []string{"sh", "-c", tc.script},
+				Env:   append(os.Environ(), marker),
+				Port:  freePort(t),
+				Grace: time.Second,
+			}
+			p.Logger, _ = testLogger(t)
+			var ee *ExitError
+			if err := p.Run(t.Context()); !errors.As(err, &ee) || ee.Code != tc.code {
+				t.Fatalf("Run = %v; want exit status %d", err, tc.code)
+			}
+			assertNoOrphans(t, marker)
+		})
 	}
-	assertNoOrphans(t, marker)
 }
 
 // TestIgnoreModeKeepsDaemon: a listener that daemonizes (fork, setsid,
@@ -251,25 +266,6 @@ func TestProgramDiesWithSupervisor(t *testing.T) {
 	eventually(t, "the program to die", func() bool { return len(markedProcs(marker)) == 0 })
 }
 
-// TestOrphanStatusesDoNotHideMain: many re-parented grandchildren exit
-// around the time the program does; the single reaper still reports the
-// program's own status.
-func TestOrphanStatusesDoNotHideMain(t *testing.T) {
-	marker := newMarker(t)
-	p := &Process{
-		Argv:  []string{"sh", "-c", "i=0; while [ $i -lt 30 ]; do (sleep 0.1; exit 9) & i=$((i+1)); done; exit 7"},
-		Env:   append(os.Environ(), marker),
-		Port:  freePort(t),
-		Grace: time.Second,
-	}
-	p.Logger, _ = testLogger(t)
-	var ee *ExitError
-	if err := p.Run(t.Context()); !errors.As(err, &ee) || ee.Code != 7 {
-		t.Fatalf("Run = %v; want exit status 7", err)
-	}
-	assertNoOrphans(t, marker)
-}
-
 func TestSIGPIPEIsDefault(t *testing.T) {
 	out, err := os.Create(filepath.Join(t.TempDir(), "status"))
 	if err != nil {
@@ -317,23 +313,4 @@ func TestCanceledBeforeStart(t *testing.T) {
 		t.Fatalf("Run = %v; want nil", err)
 	}
 	assertNoOrphans(t, marker)
-}
-
-// startTimes records the start of every run through OnExit and the
-// program's pid, for the respawn tests.
-type startTimes struct {
-	mu    sync.Mutex
-	exits []time.Time
-}
-
-func (s *startTimes) onExit(*ExitError) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.exits = append(s.exits, time.Now())
-}
-
-func (s *startTimes) get() []time.Time {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Time(nil), s.exits...)
 }

@@ -6,7 +6,6 @@ package tests
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -20,6 +19,22 @@ import (
 
 // errLine is the one line a usage error prints, as optparse does.
 func errLine(msg string) string { return "websockify: error: " + msg }
+
+// checkUsageError runs websockify with args and checks that it stops with
+// status 2 and the usage error msg, without starting.
+func checkUsageError(t *testing.T, msg string, args ...string) {
+	t.Helper()
+	st, stdout, stderr := runCLI(t, wsBinary, args...)
+	if st != 2 {
+		t.Errorf("exit status %d; want 2", st)
+	}
+	if !hasLineWith(stderr, errLine(msg)) {
+		t.Errorf("stderr %q lacks the line %q", stderr, errLine(msg))
+	}
+	if strings.Contains(stderr, "Listen on") || stdout != "" {
+		t.Errorf("started anyway: stdout %q stderr %q", stdout, stderr)
+	}
+}
 
 func TestCLIUsageErrors(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "s.sock")
@@ -43,16 +58,7 @@ func TestCLIUsageErrors(t *testing.T) {
 		{"--unix-listen-mode with 8", []string{"--unix-listen=" + sock, "--unix-listen-mode=0680", "localhost:5900"}, "Error parsing listen unix socket mode"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			st, stdout, stderr := runCLI(t, wsBinary, tc.args...)
-			if st != 2 {
-				t.Errorf("exit status %d; want 2", st)
-			}
-			if !hasLineWith(stderr, errLine(tc.msg)) {
-				t.Errorf("stderr %q lacks the line %q", stderr, errLine(tc.msg))
-			}
-			if strings.Contains(stderr, "Listen on") || stdout != "" {
-				t.Errorf("started anyway: stdout %q stderr %q", stdout, stderr)
-			}
+			checkUsageError(t, tc.msg, tc.args...)
 		})
 	}
 	if _, err := os.Stat(sock); err == nil {
@@ -121,16 +127,7 @@ func ipv6Backend(t *testing.T) net.Listener {
 	if err != nil {
 		t.Fatalf("IPv6 loopback unavailable: %v", err)
 	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); io.Copy(c, c) }()
-		}
-	}()
-	t.Cleanup(func() { ln.Close() })
+	serveBackend(t, ln, nil)
 	return ln
 }
 
@@ -186,16 +183,7 @@ func TestCLIUnixTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { defer c.Close(); io.Copy(c, c) }()
-		}
-	}()
+	serveBackend(t, ln, nil)
 	p := startProxy(t, "--unix-target="+path, "127.0.0.1:0")
 	rc := dialRaw(t, p.addr)
 	rc.echoOnce([]byte("through a unix socket target"))

@@ -26,19 +26,8 @@ func runParent(t testing.TB, dir string, args ...string) (int, string, time.Dura
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("websockify -D did not return within 30s (or its daemon kept the parent's stdio); stderr:\n%s", stderr.String())
-	}
-	return cmd.ProcessState.ExitCode(), stderr.String(), time.Since(start)
+	st := runToExit(t, cmd, 30*time.Second, &stderr)
+	return st, stderr.String(), time.Since(start)
 }
 
 // procState is the state letter of a process in /proc, or 0 if it is gone.

@@ -109,12 +109,26 @@ func startProxy(t testing.TB, args ...string) *proxy {
 	return p
 }
 
+// startProxyNoWait runs websockify with args without waiting for its
+// listen line.
 func startProxyNoWait(t testing.TB, args ...string) *proxy {
+	t.Helper()
+	return startProxyCmd(t, nil, args...)
+}
+
+// startProxyCmd runs websockify with args without waiting for its listen
+// line, letting setup, when not nil, adjust the command (stdin,
+// environment, working directory) before it starts. The process is killed
+// when the test ends, and its stderr logged if the test failed.
+func startProxyCmd(t testing.TB, setup func(*exec.Cmd), args ...string) *proxy {
 	t.Helper()
 	p := &proxy{t: t, stderr: newSyncBuffer(), stdout: newSyncBuffer(), done: make(chan struct{})}
 	p.cmd = exec.Command(wsBinary, args...)
 	p.cmd.Stderr = p.stderr
 	p.cmd.Stdout = p.stdout
+	if setup != nil {
+		setup(p.cmd)
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start websockify: %v", err)
 	}
@@ -168,7 +182,7 @@ type echoServer struct {
 	wg    sync.WaitGroup
 }
 
-// startEcho starts a TCP backend on loopback running handle for each
+// startBackend starts a TCP backend on loopback running handle for each
 // connection (echo when handle is nil).
 func startBackend(t testing.TB, handle func(net.Conn)) *echoServer {
 	t.Helper()
@@ -176,6 +190,12 @@ func startBackend(t testing.TB, handle func(net.Conn)) *echoServer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serveBackend(t, ln, handle)
+}
+
+// serveBackend runs handle (echo when nil) for each connection accepted
+// on ln, until the test ends; then it closes ln and the connections.
+func serveBackend(t testing.TB, ln net.Listener, handle func(net.Conn)) *echoServer {
 	if handle == nil {
 		handle = func(c net.Conn) { io.Copy(c, c) }
 	}

@@ -1,22 +1,16 @@
 package tests
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/rand"
-	"crypto/sha1"
-	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -182,38 +176,6 @@ func rssKiB(t testing.TB, pid int) int {
 	return n
 }
 
-// startProxyCmd runs websockify like startProxyNoWait, letting setup adjust
-// the command (stdin, environment, working directory) before it starts.
-func startProxyCmd(t testing.TB, setup func(*exec.Cmd), args ...string) *proxy {
-	t.Helper()
-	p := &proxy{t: t, stderr: newSyncBuffer(), stdout: newSyncBuffer(), done: make(chan struct{})}
-	p.cmd = exec.Command(wsBinary, args...)
-	p.cmd.Stderr = p.stderr
-	p.cmd.Stdout = p.stdout
-	if setup != nil {
-		setup(p.cmd)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start websockify: %v", err)
-	}
-	go func() {
-		p.err = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("websockify %s stderr:\n%s", strings.Join(args, " "), p.stderr.String())
-		}
-	})
-	return p
-}
-
 // exited reports whether the process has ended, without waiting.
 func (p *proxy) exited() bool {
 	select {
@@ -231,49 +193,29 @@ func runCLI(t testing.TB, bin string, args ...string) (int, string, string) {
 	cmd := exec.Command(bin, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("%s %q did not exit within 20s; stderr:\n%s", bin, args, errb.String())
-	}
-	return cmd.ProcessState.ExitCode(), out.String(), errb.String()
+	st := runToExit(t, cmd, 20*time.Second, &errb)
+	return st, out.String(), errb.String()
 }
 
-// rawHandshakeOn performs a client handshake over an existing connection
-// (for Unix sockets and inherited listeners) and returns the raw client.
-func rawHandshakeOn(t testing.TB, c net.Conn, extra ...string) (*rawConn, *http.Response) {
+// runToExit starts cmd and returns its exit status. If it has not exited
+// within timeout (Wait also waits for whatever holds its stdout and
+// stderr, such as a daemon it started), it is killed and the test fails
+// with output, what cmd wrote so far.
+func runToExit(t testing.TB, cmd *exec.Cmd, timeout time.Duration, output fmt.Stringer) int {
 	t.Helper()
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(20 * time.Second))
-	k := base64.StdEncoding.EncodeToString(randBytes(16))
-	req := "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: " + k + "\r\nSec-WebSocket-Version: 13\r\n"
-	for _, h := range extra {
-		req += h + "\r\n"
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", cmd.Path, err)
 	}
-	if _, err := io.WriteString(c, req+"\r\n"); err != nil {
-		t.Fatalf("write handshake: %v", err)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("%q did not exit within %v (or something it started kept its stdout or stderr); output:\n%s", cmd.Args, timeout, output)
 	}
-	rc := &rawConn{t: t, c: c, br: bufio.NewReader(c)}
-	resp, err := http.ReadResponse(rc.br, nil)
-	if err != nil {
-		t.Fatalf("read handshake response: %v", err)
-	}
-	rc.resp = resp
-	if resp.StatusCode == http.StatusSwitchingProtocols {
-		sum := sha1.Sum([]byte(k + wsGUID))
-		if got, want := resp.Header.Get("Sec-WebSocket-Accept"), base64.StdEncoding.EncodeToString(sum[:]); got != want {
-			t.Fatalf("Sec-WebSocket-Accept = %q; want %q", got, want)
-		}
-	}
-	return rc, resp
+	return cmd.ProcessState.ExitCode()
 }
 
 // echoOnce sends payload as one binary frame and checks it comes back.

@@ -28,22 +28,43 @@ type rawConn struct {
 
 const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-// rawHandshake sends a handshake request with extra header lines and
-// returns the connection and the response, whatever its status.
+// rawHandshake dials addr and sends a handshake request for path with
+// extra header lines; it returns the connection and the response, whatever
+// its status.
 func rawHandshake(t testing.TB, addr, path string, extra ...string) (*rawConn, *http.Response) {
 	t.Helper()
 	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatalf("dial %s: %v", addr, err)
 	}
-	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(20 * time.Second))
+	return handshakeOn(t, c, path, addr, extra...)
+}
+
+// rawHandshakeOn performs a client handshake over an existing connection
+// (for Unix sockets and inherited listeners) and returns the raw client.
+func rawHandshakeOn(t testing.TB, c net.Conn, extra ...string) (*rawConn, *http.Response) {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	return handshakeOn(t, c, "/", "localhost", extra...)
+}
+
+// handshakeOn sends a handshake request for path over c, with the given
+// Host header (none when empty) and extra header lines, and reads the
+// response, whatever its status. A 101 must carry the right
+// Sec-WebSocket-Accept. c is closed when the test ends.
+func handshakeOn(t testing.TB, c net.Conn, path, host string, extra ...string) (*rawConn, *http.Response) {
+	t.Helper()
+	t.Cleanup(func() { c.Close() })
 	key := make([]byte, 16)
 	rand.Read(key)
 	k := base64.StdEncoding.EncodeToString(key)
 	var b strings.Builder
-	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n", path, addr)
-	fmt.Fprintf(&b, "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n", k)
+	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\n", path)
+	if host != "" {
+		fmt.Fprintf(&b, "Host: %s\r\n", host)
+	}
+	fmt.Fprintf(&b, "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n", k)
 	for _, h := range extra {
 		b.WriteString(h + "\r\n")
 	}
@@ -52,9 +73,9 @@ func rawHandshake(t testing.TB, addr, path string, extra ...string) (*rawConn, *
 		t.Fatalf("write handshake: %v", err)
 	}
 	rc := &rawConn{t: t, c: c, br: bufio.NewReader(c)}
-	resp, err := http.ReadResponse(rc.br, nil)
+	resp, err := http.ReadResponse(rc.br, &http.Request{Method: http.MethodGet})
 	if err != nil {
-		t.Fatalf("read handshake response: %v", err)
+		t.Fatalf("GET %s: read handshake response: %v", trunc([]byte(path)), err)
 	}
 	rc.resp = resp
 	if resp.StatusCode == http.StatusSwitchingProtocols {

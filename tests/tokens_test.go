@@ -12,7 +12,6 @@ import (
 	"crypto"
 	"crypto/hmac"
 	"crypto/rsa"
-	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -121,33 +120,9 @@ func tq(tok string) string { return "/websockify?token=" + url.QueryEscape(tok) 
 // slice. A 101 must carry the right Sec-WebSocket-Accept.
 func wsOn(t testing.TB, c net.Conn, path, host string, extra ...string) (*rawConn, *http.Response, []byte) {
 	t.Helper()
-	t.Cleanup(func() { c.Close() })
 	c.SetDeadline(time.Now().Add(30 * time.Second))
-	key := base64.StdEncoding.EncodeToString(randBytes(16))
-	var b strings.Builder
-	fmt.Fprintf(&b, "GET %s HTTP/1.1\r\n", path)
-	if host != "" {
-		fmt.Fprintf(&b, "Host: %s\r\n", host)
-	}
-	fmt.Fprintf(&b, "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n", key)
-	for _, h := range extra {
-		b.WriteString(h + "\r\n")
-	}
-	b.WriteString("\r\n")
-	if _, err := io.WriteString(c, b.String()); err != nil {
-		t.Fatalf("write handshake: %v", err)
-	}
-	rc := &rawConn{t: t, c: c, br: bufio.NewReader(c)}
-	resp, err := http.ReadResponse(rc.br, &http.Request{Method: http.MethodGet})
-	if err != nil {
-		t.Fatalf("GET %s: read handshake response: %v", trunc([]byte(path)), err)
-	}
-	rc.resp = resp
+	rc, resp := handshakeOn(t, c, path, host, extra...)
 	if resp.StatusCode == http.StatusSwitchingProtocols {
-		sum := sha1.Sum([]byte(key + wsGUID))
-		if got, want := resp.Header.Get("Sec-WebSocket-Accept"), base64.StdEncoding.EncodeToString(sum[:]); got != want {
-			t.Fatalf("Sec-WebSocket-Accept = %q; want %q", got, want)
-		}
 		return rc, resp, nil
 	}
 	body, err := io.ReadAll(resp.Body)
@@ -283,19 +258,8 @@ func runCLIEnv(t testing.TB, env []string, args ...string) (int, string) {
 	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("websockify %q did not exit within 20s:\n%s", args, out.String())
-	}
-	return cmd.ProcessState.ExitCode(), out.String()
+	st := runToExit(t, cmd, 20*time.Second, &out)
+	return st, out.String()
 }
 
 // TestTokenFile: TokenFile with a file and with a directory; edits are
@@ -1202,16 +1166,7 @@ func TestTokenStartupErrors(t *testing.T) {
 		{[]string{"--token-plugin", "TokenFile", "--token-source", file, "--host-token", "--token-path", "127.0.0.1:0"}, "--host-token cannot be combined"},
 	} {
 		t.Run(tc.msg, func(t *testing.T) {
-			st, stdout, stderr := runCLI(t, wsBinary, tc.args...)
-			if st != 2 {
-				t.Errorf("exit status %d; want 2", st)
-			}
-			if !hasLineWith(stderr, errLine(tc.msg)) {
-				t.Errorf("stderr %q lacks the line %q", stderr, errLine(tc.msg))
-			}
-			if strings.Contains(stderr, "Listen on") || stdout != "" {
-				t.Errorf("started anyway: %q %q", stdout, stderr)
-			}
+			checkUsageError(t, tc.msg, tc.args...)
 		})
 	}
 }

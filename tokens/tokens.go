@@ -3,13 +3,12 @@ package tokens
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
-	"slices"
-	"strings"
 	"time"
+
+	"github.com/websockify-go/websockify/plugins"
 )
 
 // Target is where a token leads: a TCP address or a Unix socket.
@@ -113,34 +112,20 @@ func (o Options) jwtLeeway() time.Duration {
 	return o.JWTLeeway
 }
 
-type constructor func(source string, o Options) (Plugin, error)
-
-// plugins maps the reference's class names to constructors.
-func plugins() map[string]constructor {
-	return map[string]constructor{
-		"ReadOnlyTokenFile":         newReadOnlyTokenFile,
-		"TokenFile":                 newTokenFile,
-		"TokenFileName":             newTokenFileName,
-		"BaseTokenAPI":              newBaseTokenAPI,
-		"JSONTokenApi":              newJSONTokenAPI,
-		"JWTTokenApi":               newJWTTokenAPI,
-		"TokenRedis":                newTokenRedis,
-		"UnixDomainSocketDirectory": newUnixDomainSocketDirectory,
-	}
-}
-
-// modulePrefix is how the reference names its own plugin classes in full.
-const modulePrefix = "websockify.token_plugins."
+// registry maps the reference's class names to constructors.
+var registry = plugins.NewRegistry("token", "websockify.token_plugins.", map[string]plugins.Constructor[Plugin, Options]{
+	"ReadOnlyTokenFile":         newReadOnlyTokenFile,
+	"TokenFile":                 newTokenFile,
+	"TokenFileName":             newTokenFileName,
+	"BaseTokenAPI":              newBaseTokenAPI,
+	"JSONTokenApi":              newJSONTokenAPI,
+	"JWTTokenApi":               newJWTTokenAPI,
+	"TokenRedis":                newTokenRedis,
+	"UnixDomainSocketDirectory": newUnixDomainSocketDirectory,
+})
 
 // Names lists the plugin names New accepts, sorted.
-func Names() []string {
-	var names []string
-	for n := range plugins() {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
+func Names() []string { return registry.Names() }
 
 // New creates the plugin named like the reference's class (TokenFile, or
 // websockify.token_plugins.TokenFile) for source, the --token-source value.
@@ -149,14 +134,5 @@ func Names() []string {
 // reported here, at startup. Plugins holding resources (TokenRedis)
 // implement io.Closer.
 func New(name, source string, o Options) (Plugin, error) {
-	short := strings.TrimPrefix(name, modulePrefix)
-	c, ok := plugins()[short]
-	if !ok {
-		return nil, fmt.Errorf("unknown token plugin %q (known: %s)", name, strings.Join(Names(), ", "))
-	}
-	p, err := c(source, o)
-	if err != nil {
-		return nil, fmt.Errorf("token plugin %s: %w", short, err)
-	}
-	return p, nil
+	return registry.New(name, source, o)
 }

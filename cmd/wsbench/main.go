@@ -185,6 +185,9 @@ func runOne(e *env, w workload, s proxySpec, cert *certFiles) (measure, error) {
 		return measure{}, err
 	}
 	defer p.stop()
+	if cert != nil {
+		p.tls = e.tls
+	}
 	m, err := w.run(e, p)
 	if err != nil {
 		return m, fmt.Errorf("%w (proxy output: %.200q)", err, p.out.String())

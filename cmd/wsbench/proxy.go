@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -45,6 +46,7 @@ type proxyProc struct {
 	spec proxySpec
 	cmd  *exec.Cmd
 	addr string
+	tls  *tls.Config // client side, when the proxy serves wss://; else nil
 	out  *limitedBuffer
 	done chan struct{}
 }
@@ -116,6 +118,12 @@ func (s proxySpec) startOnce(target string, cert *certFiles) (*proxyProc, error)
 }
 
 func (p *proxyProc) pid() int { return p.cmd.Process.Pid }
+
+// dial connects a client to the proxy, over TLS when it serves wss://,
+// with a read buffer of bufSize bytes.
+func (p *proxyProc) dial(bufSize int) (*client, error) {
+	return dialClient(p.addr, p.spec.raw(), p.tls, bufSize)
+}
 
 // stop kills the proxy's whole process group (the reference forks one
 // process per connection) and waits for the proxy.

@@ -15,7 +15,7 @@ import (
 type env struct {
 	be    *backends
 	scale float64
-	tls   *tls.Config // client side of the wss:// workloads
+	tls   *tls.Config // client side of the wss:// workloads, for proxyProc.tls
 }
 
 func (e *env) bytes(base int64) int64 {
@@ -29,7 +29,8 @@ type measure struct {
 	extra map[string]string // secondary figures, for the details
 }
 
-// workload is one row of the table.
+// workload is one row of the table. run measures p; the proxy of a wss://
+// workload serves TLS, and p.dial connects to it over TLS.
 type workload struct {
 	key    string
 	title  string
@@ -44,10 +45,10 @@ type workload struct {
 var workloads = []workload{
 	{key: "t2c", title: "target→client, 64 KiB writes: CPU", unit: "s/GB",
 		target: func(b *backends) string { return b.source.Addr().String() },
-		run:    func(e *env, p *proxyProc) (measure, error) { return runT2C(e, p, nil) }},
+		run:    runT2C},
 	{key: "c2t", title: "client→target, 64 KiB messages: CPU", unit: "s/GB",
 		target: func(b *backends) string { return b.sink.Addr().String() },
-		run:    func(e *env, p *proxyProc) (measure, error) { return runC2T(e, p, nil) }},
+		run:    runC2T},
 	{key: "echo", title: "64-byte echo round trip: p50", unit: "µs",
 		target: func(b *backends) string { return b.echo.Addr().String() },
 		run:    runEcho64},
@@ -56,28 +57,35 @@ var workloads = []workload{
 		run:    runSessions},
 	{key: "idle", title: "memory per idle session (PSS)", unit: "KB",
 		target: func(b *backends) string { return b.echo.Addr().String() },
-		run:    func(e *env, p *proxyProc) (measure, error) { return runIdle(e, p, nil) }},
+		run:    runIdle},
 	{key: "flood", title: "proxy PSS, one connection flooding both ways, slow readers", unit: "MB",
 		target: func(b *backends) string { return b.flood.Addr().String() },
 		run:    runFlood},
 	{key: "t2c-wss", title: "wss:// target→client: CPU", unit: "s/GB", wss: true, ws: "t2c",
 		target: func(b *backends) string { return b.source.Addr().String() },
-		run:    func(e *env, p *proxyProc) (measure, error) { return runT2C(e, p, e.tls) }},
+		run:    runT2C},
 	{key: "c2t-wss", title: "wss:// client→target: CPU", unit: "s/GB", wss: true, ws: "c2t",
 		target: func(b *backends) string { return b.sink.Addr().String() },
-		run:    func(e *env, p *proxyProc) (measure, error) { return runC2T(e, p, e.tls) }},
+		run:    runC2T},
 	{key: "idle-wss", title: "wss:// memory per idle session (PSS)", unit: "KB", wss: true, ws: "idle",
 		target: func(b *backends) string { return b.echo.Addr().String() },
-		run:    func(e *env, p *proxyProc) (measure, error) { return runIdle(e, p, e.tls) }},
+		run:    runIdle},
 }
 
 func throughput(n int64, d time.Duration) string {
 	return fmt.Sprintf("%.0f MB/s", float64(n)/d.Seconds()/1e6)
 }
 
-func runT2C(e *env, p *proxyProc, tc *tls.Config) (measure, error) {
+// cpuPerGB is the proxy's CPU time cpu per GB of the n bytes it moved in
+// d, with the throughput as a secondary figure.
+func cpuPerGB(n int64, cpu, d time.Duration) measure {
+	return measure{value: cpu.Seconds() / (float64(n) / 1e9),
+		extra: map[string]string{"throughput": throughput(n, d)}}
+}
+
+func runT2C(e *env, p *proxyProc) (measure, error) {
 	n := e.bytes(512 << 20)
-	cl, err := dialClient(p.addr, p.spec.raw(), tc, 256<<10)
+	cl, err := p.dial(256 << 10)
 	if err != nil {
 		return measure{}, err
 	}
@@ -88,21 +96,17 @@ func runT2C(e *env, p *proxyProc, tc *tls.Config) (measure, error) {
 		return measure{}, err
 	}
 	cpu, d := treeCPU(p.pid())-cpu0, time.Since(t0)
-	return measure{value: cpu.Seconds() / (float64(n) / 1e9),
-		extra: map[string]string{"throughput": throughput(n, d)}}, nil
+	return cpuPerGB(n, cpu, d), nil
 }
 
-func runC2T(e *env, p *proxyProc, tc *tls.Config) (measure, error) {
+func runC2T(e *env, p *proxyProc) (measure, error) {
 	n := e.bytes(512 << 20)
-	cl, err := dialClient(p.addr, p.spec.raw(), tc, 64<<10)
+	cl, err := p.dial(64 << 10)
 	if err != nil {
 		return measure{}, err
 	}
 	defer cl.c.Close()
-	msg := pattern
-	if !cl.raw {
-		msg = appendFrame(nil, opBinary, pattern)
-	}
+	msg := cl.encode(pattern)
 	cl.c.SetDeadline(time.Now().Add(5 * time.Minute))
 	base := e.be.sinkBytes.Load()
 	bad := e.be.corrupted()
@@ -123,8 +127,7 @@ func runC2T(e *env, p *proxyProc, tc *tls.Config) (measure, error) {
 	if e.be.corrupted() != bad {
 		return measure{}, errors.New("the sink received corrupted data")
 	}
-	return measure{value: cpu.Seconds() / (float64(n) / 1e9),
-		extra: map[string]string{"throughput": throughput(n, d)}}, nil
+	return cpuPerGB(n, cpu, d), nil
 }
 
 func percentile(d []time.Duration, q float64) time.Duration {
@@ -134,20 +137,16 @@ func percentile(d []time.Duration, q float64) time.Duration {
 
 func runEcho64(e *env, p *proxyProc) (measure, error) {
 	rounds := max(int(2000*e.scale), 100)
-	cl, err := dialClient(p.addr, p.spec.raw(), nil, 64<<10)
+	cl, err := p.dial(64 << 10)
 	if err != nil {
 		return measure{}, err
 	}
 	defer cl.close()
 	cl.c.SetDeadline(time.Now().Add(5 * time.Minute))
-	msg := pattern[:64]
 	lat := make([]time.Duration, 0, rounds)
 	for i := -100; i < rounds; i++ { // 100 rounds of warm-up
 		t0 := time.Now()
-		if err := cl.send(msg); err != nil {
-			return measure{}, err
-		}
-		if err := cl.recv(64); err != nil {
+		if err := cl.echo64(); err != nil {
 			return measure{}, err
 		}
 		if i >= 0 {
@@ -161,16 +160,12 @@ func runEcho64(e *env, p *proxyProc) (measure, error) {
 
 // oneSession is what a browser tab does in a reconnect storm.
 func oneSession(p *proxyProc) error {
-	cl, err := dialClient(p.addr, p.spec.raw(), nil, 4<<10)
+	cl, err := p.dial(4 << 10)
 	if err != nil {
 		return err
 	}
 	cl.c.SetDeadline(time.Now().Add(10 * time.Second))
-	if err := cl.send(pattern[:64]); err != nil {
-		cl.c.Close()
-		return err
-	}
-	if err := cl.recv(64); err != nil {
+	if err := cl.echo64(); err != nil {
 		cl.c.Close()
 		return err
 	}
@@ -225,7 +220,7 @@ func idleSessions(e *env, p *proxyProc) int {
 	return n
 }
 
-func runIdle(e *env, p *proxyProc, tc *tls.Config) (measure, error) {
+func runIdle(e *env, p *proxyProc) (measure, error) {
 	n := idleSessions(e, p)
 	time.Sleep(500 * time.Millisecond)
 	pss0 := treePSS(p.pid())
@@ -245,12 +240,10 @@ func runIdle(e *env, p *proxyProc, tc *tls.Config) (measure, error) {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				cl, err := dialClient(p.addr, p.spec.raw(), tc, 256)
+				cl, err := p.dial(256)
 				if err == nil {
 					cl.c.SetDeadline(time.Now().Add(30 * time.Second))
-					if err = cl.send(pattern[:64]); err == nil {
-						err = cl.recv(64)
-					}
+					err = cl.echo64()
 					cl.c.SetDeadline(time.Time{})
 					conns[i] = cl
 				}
@@ -273,15 +266,12 @@ func runIdle(e *env, p *proxyProc, tc *tls.Config) (measure, error) {
 
 func runFlood(e *env, p *proxyProc) (measure, error) {
 	dur := time.Duration(float64(3*time.Second) * e.scale)
-	cl, err := dialClient(p.addr, p.spec.raw(), nil, 64<<10)
+	cl, err := p.dial(64 << 10)
 	if err != nil {
 		return measure{}, err
 	}
 	defer cl.c.Close()
-	msg := pattern
-	if !cl.raw {
-		msg = appendFrame(nil, opBinary, pattern)
-	}
+	msg := cl.encode(pattern)
 	go func() {
 		for {
 			if _, err := cl.c.Write(msg); err != nil {

@@ -109,6 +109,25 @@ func appendFrame(dst []byte, op byte, p []byte) []byte {
 	return dst
 }
 
+// encode returns p as it goes on the wire: one binary message, or the raw
+// bytes themselves. Unlike send it allocates, for a message written many
+// times.
+func (cl *client) encode(p []byte) []byte {
+	if cl.raw {
+		return p
+	}
+	return appendFrame(nil, opBinary, p)
+}
+
+// echo64 sends the first 64 bytes of pattern and reads the 64 bytes of
+// the echo.
+func (cl *client) echo64() error {
+	if err := cl.send(pattern[:64]); err != nil {
+		return err
+	}
+	return cl.recv(64)
+}
+
 // send writes p as one binary message (or as raw bytes).
 func (cl *client) send(p []byte) error {
 	if cl.raw {
