@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -36,11 +37,16 @@ type backends struct {
 	corrupt int // sink connections whose first chunk differed from pattern
 }
 
+// noKeepAlive listens without setting keep-alive on accepted connections:
+// loopback peers that live for seconds need no probes, and the system
+// calls would count against every proxy alike.
+var noKeepAlive = net.ListenConfig{KeepAlive: -1}
+
 func startBackends() (*backends, error) {
 	b := &backends{}
 	var err error
 	for _, ln := range []*net.Listener{&b.source, &b.sink, &b.echo, &b.flood} {
-		if *ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		if *ln, err = noKeepAlive.Listen(context.Background(), "tcp", "127.0.0.1:0"); err != nil {
 			return nil, err
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -134,7 +135,12 @@ func run() error {
 	res := newResults()
 	// Repetitions are the outer loop so that noise from other load on the
 	// machine spreads over every proxy alike.
+	wss := slices.ContainsFunc(wls, func(w workload) bool { return w.wss })
 	for rep := 1; rep <= *reps; rep++ {
+		if wss {
+			v, err := sealCost(e.bytes(256 << 20))
+			res.add(aesKey, aesKey, measure{value: v}, err)
+		}
 		for _, w := range wls {
 			for _, s := range specs {
 				if w.wss && s.raw() {

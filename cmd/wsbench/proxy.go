@@ -1,7 +1,7 @@
 package main
 
 import (
-	"bytes"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -47,7 +47,7 @@ type proxyProc struct {
 	cmd  *exec.Cmd
 	addr string
 	tls  *tls.Config // client side, when the proxy serves wss://; else nil
-	out  *limitedBuffer
+	out  *outputFile
 	done chan struct{}
 }
 
@@ -91,10 +91,15 @@ func (s proxySpec) startOnce(target string, cert *certFiles) (*proxyProc, error)
 		}
 		cmd = exec.Command(s.path, append(args, listen, target)...)
 	}
-	p := &proxyProc{spec: s, cmd: cmd, addr: listen, out: &limitedBuffer{max: 64 << 10}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
+	out, err := newOutputFile()
+	if err != nil {
+		return nil, err
+	}
+	p := &proxyProc{spec: s, cmd: cmd, addr: listen, out: out, done: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = out.f, out.f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
+		out.remove()
 		return nil, fmt.Errorf("start %s: %w", s.name, err)
 	}
 	running.Store(p, struct{}{})
@@ -103,7 +108,9 @@ func (s proxySpec) startOnce(target string, cert *certFiles) (*proxyProc, error)
 	for time.Now().Before(deadline) {
 		select {
 		case <-p.done:
-			return nil, fmt.Errorf("%s exited at start: %s", s.name, p.out.String())
+			running.Delete(p)
+			defer out.remove()
+			return nil, fmt.Errorf("%s exited at start: %s", s.name, out.String())
 		default:
 		}
 		if c, err := net.DialTimeout("tcp", listen, time.Second); err == nil {
@@ -134,6 +141,7 @@ func (p *proxyProc) stop() {
 	case <-p.done:
 	case <-time.After(10 * time.Second):
 	}
+	p.out.remove()
 }
 
 // running holds the proxies started and not stopped yet, for killAll.
@@ -157,32 +165,37 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// limitedBuffer keeps the first max bytes of a process's output.
-type limitedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
-}
+// outputFile takes a proxy's output. A file, not a pipe: a pipe would wake
+// wsbench for every log line, on the CPUs the measurements share, and the
+// plain relay logs nothing.
+type outputFile struct{ f *os.File }
 
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if room := b.max - b.buf.Len(); room > 0 {
-		b.buf.Write(p[:min(len(p), room)])
+func newOutputFile() (*outputFile, error) {
+	f, err := os.CreateTemp("", "wsbench-proxy-*.log")
+	if err != nil {
+		return nil, err
 	}
-	return len(p), nil
+	return &outputFile{f: f}, nil
 }
 
-func (b *limitedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// String returns the first 64 KiB of the output.
+func (o *outputFile) String() string {
+	b := make([]byte, 64<<10)
+	n, _ := o.f.ReadAt(b, 0)
+	return string(b[:n])
+}
+
+func (o *outputFile) remove() {
+	o.f.Close()
+	os.Remove(o.f.Name())
 }
 
 // runRelay is the plain TCP relay: two io.Copy calls between *net.TCPConn,
-// which Go turns into splice(2) on Linux, with half-close.
+// which Go turns into splice(2) on Linux, with half-close. It sets no
+// keep-alive (as wsbench's clients and backends), which saves it four
+// system calls per socket.
 func runRelay(listen, target string) error {
-	ln, err := net.Listen("tcp", listen)
+	ln, err := noKeepAlive.Listen(context.Background(), "tcp", listen)
 	if err != nil {
 		return err
 	}
@@ -200,7 +213,7 @@ func runRelay(listen, target string) error {
 
 func relayConn(c *net.TCPConn, target string) {
 	defer c.Close()
-	tc, err := net.Dial("tcp", target)
+	tc, err := (&net.Dialer{KeepAlive: -1}).Dial("tcp", target)
 	if err != nil {
 		return
 	}

@@ -97,6 +97,7 @@ func (r *results) print(out io.Writer, wls []workload, specs []proxySpec) {
 		fmt.Fprintf(out, "| %s |\n", strings.Join(row, " | "))
 	}
 	fmt.Fprintln(out, "\nRatios are to the plain relay in the same run; wss:// rows are to the same proxy over ws://.")
+	r.printSealBound(out, specs)
 	fmt.Fprintln(out, "\nDetails (every run):")
 	for _, w := range wls {
 		for _, s := range specs {
@@ -122,4 +123,21 @@ func (r *results) print(out io.Writer, wls []workload, specs []proxySpec) {
 			}
 		}
 	}
+}
+
+// printSealBound prints the cost of TLS's cipher alone, measured in the same
+// run, and what it implies for each proxy: its wss:// target→client can
+// cost no less than its ws:// figure plus the cipher's.
+func (r *results) printSealBound(out io.Writer, specs []proxySpec) {
+	c, ok := r.median(aesKey, aesKey)
+	if !ok {
+		return
+	}
+	fmt.Fprintf(out, "\nAES-128-GCM alone (TLS 1.3 records of 16 KiB, one thread): %s s/GB.", format(c))
+	for _, s := range specs {
+		if v, ok := r.median("t2c", s.name); ok && !s.raw() && v > 0 {
+			fmt.Fprintf(out, " %s: wss:// t2c ≥ %s + %s s/GB = %.2f× of ws:// at best.", s.name, format(v), format(c), (v+c)/v)
+		}
+	}
+	fmt.Fprintln(out)
 }

@@ -34,7 +34,7 @@ const upgradeRequest = "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\
 
 // dialClient connects to addr and, unless raw, upgrades to WebSocket.
 func dialClient(addr string, raw bool, tc *tls.Config, bufSize int) (*client, error) {
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	c, err := (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: -1}).Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
