@@ -132,7 +132,7 @@ func (s *Server) relayOnLoop(ss *session, target net.Conn) bool {
 // for the caller to relay; nil and no error mean the caller dials.
 func (s *Server) dialOnLoop(ss *session) (target net.Conn, handedOff bool, err error) {
 	e := ss.endpoint
-	if e.TLS != nil || (e.network() != "tcp" && e.network() != "tcp4" && e.network() != "tcp6") {
+	if e.TLS != nil || e.network() != "tcp" { // tcp4 and tcp6 restrict addresses: Go's dialer checks
 		return nil, false, nil
 	}
 	pc, ok := s.loopClient(ss)
