@@ -230,3 +230,33 @@ func TestKeepAliveThenUpgrade(t *testing.T) {
 		t.Fatalf("got %q", f.Payload)
 	}
 }
+
+// A refusal's message is the status line's reason phrase, as the reference
+// sends it ("403 Invalid Origin"); a message unfit for a status line is not.
+func TestRefusalReasonPhrase(t *testing.T) {
+	for _, tc := range []struct{ msg, want string }{
+		{"Invalid Origin", "HTTP/1.1 403 Invalid Origin"},
+		{"", "HTTP/1.1 403 Forbidden"},
+		{"bad\r\nX-Injected: 1", "HTTP/1.1 403 Forbidden"},
+		{"naïve", "HTTP/1.1 403 Forbidden"},
+		{strings.Repeat("x", 200), "HTTP/1.1 403 Forbidden"},
+	} {
+		addr := startServer(t, &Server{
+			Target: Endpoint{Address: startEcho(t)},
+			Authorize: func(*http.Request, *ConnInfo) error {
+				return &HTTPError{Status: 403, Message: tc.msg, Err: errors.New("refused")}
+			},
+		})
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(c, handshake+"\r\n")
+		line, err := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if err != nil || line != tc.want+"\r\n" {
+			t.Errorf("message %q: status line %q (%v), want %q", tc.msg, line, err, tc.want)
+		}
+	}
+}

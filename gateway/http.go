@@ -113,8 +113,24 @@ func writeHTTPError(c net.Conn, method string, code int, msg string, extra http.
 	if method != "" {
 		r = &http.Request{Method: method}
 	}
+	rw.reason = reasonPhrase(msg)
 	ErrorPage(rw, r, code, msg)
 	rw.finish()
+}
+
+// reasonPhrase returns msg as an HTTP reason phrase, as the reference sends
+// its error messages ("403 Invalid Origin"), or "" (the standard text) when
+// msg is empty, long or holds anything but printable ASCII.
+func reasonPhrase(msg string) string {
+	if len(msg) > 128 {
+		return ""
+	}
+	for i := 0; i < len(msg); i++ {
+		if msg[i] < 0x20 || msg[i] > 0x7e {
+			return ""
+		}
+	}
+	return msg
 }
 
 // responseWriter is a minimal HTTP/1.1 response writer over a raw
@@ -129,8 +145,9 @@ type responseWriter struct {
 	written      bool
 	head         bool
 	err          error
-	mayKeepAlive bool // the request allows another one after this response
-	keepAlive    bool // decided at WriteHeader: the response is delimited
+	mayKeepAlive bool   // the request allows another one after this response
+	keepAlive    bool   // decided at WriteHeader: the response is delimited
+	reason       string // the status line's reason phrase; "" means the standard text
 }
 
 func newResponseWriter(c net.Conn, r *http.Request) *responseWriter {
@@ -150,7 +167,10 @@ func (w *responseWriter) WriteHeader(code int) {
 	}
 	w.written = true
 	w.status = code
-	text := http.StatusText(code)
+	text := w.reason
+	if text == "" {
+		text = http.StatusText(code)
+	}
 	if text == "" {
 		text = "status code " + strconv.Itoa(code)
 	}

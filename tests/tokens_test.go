@@ -206,6 +206,10 @@ func expectRefusalHost(t testing.TB, addr, path, host string, status int, msg st
 	if msg != "" && errMessage(body) != msg {
 		t.Fatalf("GET %s: status %d with message %q; want %q", trunc([]byte(path)), status, errMessage(body), msg)
 	}
+	// The message is the reason phrase too, as the reference sends it.
+	if want := fmt.Sprintf("%d %s", status, msg); msg != "" && resp.Status != want {
+		t.Fatalf("GET %s: status line %q; want %q", trunc([]byte(path)), resp.Status, want)
+	}
 	rc.expectTCPClose(10 * time.Second)
 	return resp
 }
