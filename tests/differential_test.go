@@ -450,3 +450,32 @@ func TestDiffRSV1(t *testing.T) {
 		t.Errorf("ours: %s; want a 1002 close and nothing forwarded", got["ours"])
 	}
 }
+
+// TestDiffRefusalStatusLine: an auth plugin's refusal reads the same on the
+// status line of both ("403 Invalid Origin"), and so does a missing
+// Basic-auth header's challenge.
+func TestDiffRefusalStatusLine(t *testing.T) {
+	be := startBackend(t, nil)
+	for _, tc := range []struct {
+		args  []string
+		extra []string
+		want  string
+	}{
+		{[]string{"--auth-plugin", "ExpectOrigin", "--auth-source", "http://good.example"},
+			[]string{"Origin: http://evil.example"}, "403 Invalid Origin"},
+		{[]string{"--auth-plugin", "BasicHTTPAuth", "--auth-source", "user:pass"},
+			nil, "401 Unauthorized"},
+	} {
+		t.Run(tc.args[1], func(t *testing.T) {
+			for name, p := range map[string]*proxy{
+				"reference": startReference(t, append([]string{be.addr()}, tc.args...)...),
+				"ours":      startProxy(t, append([]string{"127.0.0.1:0", be.addr()}, tc.args...)...),
+			} {
+				_, resp := rawHandshake(t, p.addr, "/", tc.extra...)
+				if resp.Status != tc.want {
+					t.Errorf("%s: status line %q; want %q", name, resp.Status, tc.want)
+				}
+			}
+		})
+	}
+}
