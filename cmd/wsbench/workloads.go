@@ -70,6 +70,9 @@ var workloads = []workload{
 	{key: "idle-wss", title: "wss:// memory per idle session (PSS)", unit: "KB", wss: true, ws: "idle",
 		target: func(b *backends) string { return b.echo.Addr().String() },
 		run:    runIdle},
+	{key: "flood-wss", title: "wss:// proxy PSS, one connection flooding both ways, slow readers", unit: "MB", wss: true, ws: "flood",
+		target: func(b *backends) string { return b.flood.Addr().String() },
+		run:    runFlood},
 }
 
 func throughput(n int64, d time.Duration) string {
