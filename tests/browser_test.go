@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -125,7 +126,8 @@ func stopOnCleanup(t testing.TB, p *proxy) {
 
 // TestBrowserWstelnet: wstelnet.html from websockify's own web server
 // (--web-builtin) reaches a shell through telnetd under inetd, wrapped in
-// respawn mode, and the command output is read from the terminal.
+// respawn mode, and the command output is read from the terminal; over
+// ws:// and over wss:// (page and WebSocket on one port, self-signed).
 func TestBrowserWstelnet(t *testing.T) {
 	inetd := requireProgram(t, "inetutils-inetd")
 	const telnetd = "/usr/sbin/telnetd"
@@ -136,15 +138,36 @@ func TestBrowserWstelnet(t *testing.T) {
 		t.Fatal("telnetd needs root to allocate a terminal; run as root (as CI does)")
 	}
 	browserDir(t)
-	dir := t.TempDir()
-	port := freePort(t)
-	conf := filepath.Join(dir, "inetd.conf")
-	os.WriteFile(conf, []byte(fmt.Sprintf("%d stream tcp nowait root %s telnetd -h -E /bin/sh\n", port, telnetd)), 0o644)
-	p := startProxyCmd(t, func(c *exec.Cmd) { c.Dir = dir }, fmt.Sprintf("127.0.0.1:%d", port), "--web-builtin",
-		"--wrap-mode=respawn", "--", inetd, "-d", "--pidfile="+filepath.Join(dir, "inetd.pid"), conf)
-	stopOnCleanup(t, p)
-	p.stderr.waitFor(t, reMust(`wrapped program is listening on`), 30*time.Second)
-	runBrowser(t, "wstelnet.mjs", fmt.Sprintf("PAGE_URL=http://127.0.0.1:%d/wstelnet.html?autoconnect=1", port))
+	for _, tc := range []struct {
+		name, scheme, shot string
+		tls                bool
+	}{
+		{"ws", "http", "wstelnet.png", false},
+		{"wss", "https", "wstelnet-wss.png", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			port := freePort(t)
+			conf := filepath.Join(dir, "inetd.conf")
+			os.WriteFile(conf, []byte(fmt.Sprintf("%d stream tcp nowait root %s telnetd -h -E /bin/sh\n", port, telnetd)), 0o644)
+			args := []string{fmt.Sprintf("127.0.0.1:%d", port), "--web-builtin"}
+			if tc.tls {
+				pk := newPKI(t)
+				cert := pk.path("self.pem")
+				pk.selfPEM(cert, "127.0.0.1")
+				args = append(args, "--cert", cert, "--ssl-only")
+			}
+			args = append(args, "--wrap-mode=respawn", "--", inetd, "-d", "--pidfile="+filepath.Join(dir, "inetd.pid"), conf)
+			p := startProxyCmd(t, func(c *exec.Cmd) { c.Dir = dir }, args...)
+			stopOnCleanup(t, p)
+			p.stderr.waitFor(t, reMust(`wrapped program is listening on`), 30*time.Second)
+			runBrowser(t, "wstelnet.mjs", fmt.Sprintf("PAGE_URL=%s://127.0.0.1:%d/wstelnet.html?autoconnect=1", tc.scheme, port),
+				"SHOT_NAME="+tc.shot, fmt.Sprintf("EXPECT_SCHEME=%s", map[bool]string{false: "ws", true: "wss"}[tc.tls]))
+			if tc.tls && !strings.Contains(p.stderr.String(), "SSL/TLS (wss://) WebSocket connection") {
+				t.Fatalf("no wss:// session in the log:\n%s", p.stderr.String())
+			}
+		})
+	}
 }
 
 // TestBrowserWebsock runs the websock.js unit tests in the browser, on the

@@ -4,6 +4,8 @@
 import { run, env, screenshot, assert } from './lib.mjs';
 
 const url = env('PAGE_URL');
+const shot = process.env.SHOT_NAME || 'wstelnet.png';
+const scheme = process.env.EXPECT_SCHEME || 'ws';
 await run('wstelnet', async (page) => {
   await page.goto(url);
   await page.waitForFunction(() => document.getElementById('status').dataset.state === 'connected', null, { timeout: 15000 });
@@ -26,5 +28,7 @@ await run('wstelnet', async (page) => {
   const size = (await screen()).match(/^(\d+) (\d+)$/m);
   const dims = await page.evaluate(() => [window.wstelnet.term.rows, window.wstelnet.term.cols]);
   assert(+size[1] === dims[0] && +size[2] === dims[1], `stty size ${size[0]} but the terminal is ${dims}`);
-  await screenshot(page, 'wstelnet.png');
+  const used = await page.evaluate(() => window.wstelnet.uri());
+  assert(used.startsWith(scheme + '://'), `connected to ${used}; want ${scheme}://`);
+  await screenshot(page, shot);
 });

@@ -82,6 +82,7 @@ window.wstelnet = {
   telnet: null,
   connect,
   disconnect,
+  uri,
   screenText() {
     const buf = term.buffer.active;
     const lines = [];
