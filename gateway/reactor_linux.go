@@ -100,13 +100,14 @@ type loop struct {
 	rc   syscall.RawConn // ep's
 	evfd int             // eventfd that wakes the loop for queued messages
 
-	mu    sync.Mutex
-	queue []loopMsg
-	woken bool           // evfd has been written since the queue was last taken
-	slots []*pollSession // sessions by slot, under mu; event data names a slot
-	gens  []uint32       // generation of each slot, against stale events
-	free  []int32
-	live  int
+	mu     sync.Mutex
+	queue  []loopMsg
+	woken  bool           // evfd has been written since the queue was last taken
+	closed bool           // evfd is closed: post drops messages
+	slots  []*pollSession // sessions by slot, under mu; event data names a slot
+	gens   []uint32       // generation of each slot, against stale events
+	free   []int32
+	live   int
 
 	stopping bool
 	ready    []*pollSession // sessions to step in this round
@@ -172,13 +173,20 @@ func (l *loop) pollOnce(fd uintptr) bool {
 }
 
 // post queues m for the loop and wakes it. Safe from any goroutine.
+//
+// A message for a loop that has closed is dropped: its session has ended
+// (a timer, or a Shutdown's close, can come late). The eventfd is written
+// under the lock, so that it is never written after close, when its number
+// may already belong to another descriptor.
 func (l *loop) post(m loopMsg) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
 	l.queue = append(l.queue, m)
-	wake := !l.woken
-	l.woken = true
-	l.mu.Unlock()
-	if wake {
+	if !l.woken {
+		l.woken = true
 		one := [8]byte{1}
 		unix.Write(l.evfd, one[:])
 	}
@@ -351,7 +359,10 @@ func (l *loop) close() {
 		bufPool.Put(l.tbuf)
 	}
 	l.cbuf, l.tbuf = nil, nil
+	l.mu.Lock()
+	l.closed = true
 	unix.Close(l.evfd)
+	l.mu.Unlock()
 	l.ep.Close()
 }
 
