@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"io"
 	"os"
 	"time"
@@ -14,23 +15,37 @@ import (
 
 // clientPending reports whether frames wait to be written to the client.
 func (ps *pollSession) clientPending() bool {
-	return ps.pipeN > 0 || ps.pull > 0 || ps.tA < ps.tB || len(ps.cout) > 0
+	return ps.pipeN > 0 || ps.pull > 0 || ps.tA < ps.tB || len(ps.cout) > 0 || (ps.tls != nil && ps.tls.pending())
 }
 
 // flushClient writes the frame in flight, then the queued control frames.
+// On a TLS session, frames are sealed into records first, and the records
+// are what is written.
 func (ps *pollSession) flushClient() (progress bool) {
+	const (
+		fromPipe = iota
+		fromTLS
+		fromTB
+		fromCout
+	)
 	for ps.cOut && !ps.clientDead {
-		var n int
+		var n, from int
 		var err error
 		switch {
 		case ps.pipeN > 0:
+			from = fromPipe
 			n, err = nbSplice(ps.pipe.r, ps.cfd, ps.pipeN, unix.SPLICE_F_MOVE)
 		case ps.pull > 0:
 			return progress // the rest of the frame is still to come from the target
+		case ps.tls != nil && ps.tls.pending():
+			from = fromTLS
+			n, err = ps.tls.flush()
 		case ps.tA < ps.tB:
-			n, err = nbWrite(ps.cfd, (*ps.tb)[ps.tA:ps.tB])
+			from = fromTB
+			n, err = ps.writeClient((*ps.tb)[ps.tA:ps.tB])
 		case len(ps.cout) > 0:
-			n, err = nbWrite(ps.cfd, ps.cout)
+			from = fromCout
+			n, err = ps.writeClient(ps.cout)
 		default:
 			return progress
 		}
@@ -48,22 +63,29 @@ func (ps *pollSession) flushClient() (progress bool) {
 			}
 			return progress
 		case err != nil:
-			ps.clientWriteFailed(os.NewSyscallError("write", err))
+			if _, ok := err.(unix.Errno); ok {
+				err = os.NewSyscallError("write", err)
+			}
+			ps.clientWriteFailed(err)
 			return true
 		case n == 0:
 			ps.clientWriteFailed(io.ErrShortWrite)
 			return true
 		}
 		progress = true
-		switch {
-		case ps.pipeN > 0:
+		switch from {
+		case fromPipe:
 			if ps.pipeN -= n; ps.pipeN == 0 && ps.pull == 0 {
 				ps.l.putPipe(ps.pipe)
 				for ; ps.pipeFrames > 0; ps.pipeFrames-- {
 					ps.frameSent()
 				}
 			}
-		case ps.tA < ps.tB:
+		case fromTLS:
+			if !ps.tls.pending() && ps.tA == ps.tB && len(ps.cout) == 0 {
+				ps.writeBy = time.Time{}
+			}
+		case fromTB:
 			if ps.tA += n; ps.tA == ps.tB {
 				ps.releaseTB()
 				ps.frameSent()
@@ -82,6 +104,26 @@ func (ps *pollSession) flushClient() (progress bool) {
 	}
 	return progress
 }
+
+// writeClient writes frame bytes to the client: to its socket, or, on a TLS
+// session, into records (which take them all) for the next round.
+func (ps *pollSession) writeClient(p []byte) (int, error) {
+	if ps.tls == nil {
+		return nbWrite(ps.cfd, p)
+	}
+	n, err := ps.tc.Write(p)
+	if err != nil {
+		return n, &tlsWriteError{err}
+	}
+	return n, nil
+}
+
+// tlsWriteError is crypto/tls refusing a write (after a failure or our
+// close_notify).
+type tlsWriteError struct{ err error }
+
+func (e *tlsWriteError) Error() string { return "tls: " + e.err.Error() }
+func (e *tlsWriteError) Unwrap() error { return e.err }
 
 func (ps *pollSession) frameSent() {
 	ps.writeBy = time.Time{}
@@ -110,6 +152,9 @@ func (ps *pollSession) clientWriteFailed(err error) {
 	unix.Shutdown(ps.cfd, unix.SHUT_RDWR)
 	ps.releaseTB()
 	ps.dropPipe()
+	if ps.tls != nil {
+		ps.tls.release()
+	}
 	ps.cout, ps.writeBy = nil, time.Time{}
 	ps.endClient(err)
 }
@@ -133,7 +178,11 @@ func (ps *pollSession) readClient() bool {
 			buf = buf[:slowReadSize]
 		}
 		var err error
-		n, err = nbRead(ps.cfd, buf)
+		if ps.tls != nil {
+			n, err = ps.readTLS(buf)
+		} else {
+			n, err = nbRead(ps.cfd, buf)
+		}
 		switch {
 		case err == unix.EAGAIN:
 			ps.cIn = false
@@ -141,13 +190,19 @@ func (ps *pollSession) readClient() bool {
 		case err == unix.EINTR:
 			return true
 		case err != nil:
-			ps.endClient(os.NewSyscallError("read", err))
+			if _, ok := err.(unix.Errno); ok {
+				err = os.NewSyscallError("read", err)
+			}
+			ps.endClient(err)
 			return true
 		case n == 0:
 			ps.endClient(ps.fp.eof())
 			return true
-		case n < len(buf) && !ps.cHup:
-			ps.cIn = false // drained: more data brings a new edge
+		case n < len(buf) && !ps.cHup && ps.tls == nil:
+			// Drained: more data brings a new edge. (crypto/tls may hold
+			// records already read: only a read that would block says a
+			// TLS session is drained.)
+			ps.cIn = false
 		}
 		ps.lastRead = ps.l.now
 	}
@@ -268,4 +323,34 @@ func (ps *pollSession) endClient(err error) {
 	ps.clientDone = true
 	ps.pending = nil
 	ps.ss.logEnd(err, ps.closeSent)
+}
+
+// readTLS reads a TLS session's plaintext into buf, up to when the socket
+// has no more. It reports EAGAIN when nothing was read and the socket is
+// drained, and n == 0 at the end of the stream. An error after some bytes
+// is left for the next read: crypto/tls reports it again. Whatever TLS had
+// to write meanwhile (alerts, key updates) leaves with the next flush.
+func (ps *pollSession) readTLS(buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := ps.tc.Read(buf[n:])
+		n += m
+		switch {
+		case err == nil && m > 0:
+			continue
+		case n > 0:
+		case errors.Is(err, errWouldBlock):
+			err = unix.EAGAIN
+		case err == io.EOF:
+			err = nil
+		}
+		if ps.tls.pending() {
+			ps.flushClient()
+		}
+		if n > 0 {
+			return n, nil
+		}
+		return 0, err
+	}
+	return n, nil
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/tls"
 	"net"
 	"os"
 	"syscall"
@@ -29,6 +30,8 @@ type pollSession struct {
 	slot     int32
 	gen      uint32
 	cfd, tfd int // the client's and the target's sockets, duplicated from their net.Conns
+	tc       *tls.Conn // a wss:// session's TLS, over tls; nil for ws://
+	tls      *loopTLS
 	marked   bool
 	done     bool
 
@@ -91,22 +94,36 @@ const timerSlack = 2 * time.Millisecond
 // errTimedOut stands for a passed deadline, as a net.Conn reports one.
 var errTimedOut = os.ErrDeadlineExceeded
 
+// loopConn is a session's client connection as an event loop takes it.
+type loopConn struct {
+	raw net.Conn    // the accepted socket
+	pc  *prefixConn // what reads raw
+	tc  *tls.Conn   // the TLS session over pc, or nil
+}
+
 // loopClient reports whether ss's client can be relayed by an event loop:
-// a plain socket with nothing read ahead of the loop but buffered bytes,
-// speaking binary frames, and event loops running.
-func (s *Server) loopClient(ss *session) (*prefixConn, bool) {
-	pc, ok := ss.client.(*prefixConn)
-	if !ok || len(pc.prefix) > 0 || ss.base64 || !plainSocket(pc.Conn) {
-		return nil, false
+// a plain socket, or TLS over one, with nothing read ahead of the loop but
+// buffered bytes, speaking binary frames, and event loops running.
+func (s *Server) loopClient(ss *session) (loopConn, bool) {
+	if ss.base64 {
+		return loopConn{}, false
 	}
-	return pc, s.eventLoops() != nil
+	var lc loopConn
+	if tc, pc, ok := loopTLSClient(ss.client); ok {
+		lc = loopConn{raw: pc.Conn, pc: pc, tc: tc}
+	} else if pc, ok := ss.client.(*prefixConn); ok && len(pc.prefix) == 0 && plainSocket(pc.Conn) {
+		lc = loopConn{raw: pc.Conn, pc: pc}
+	} else {
+		return lc, false
+	}
+	return lc, s.eventLoops() != nil
 }
 
 // relayOnLoop hands ss to an event loop when both its connections are
 // plain sockets and it speaks binary frames; it then owns target too and
 // reports true. Otherwise the caller relays ss with goroutines.
 func (s *Server) relayOnLoop(ss *session, target net.Conn) bool {
-	pc, ok := s.loopClient(ss)
+	lc, ok := s.loopClient(ss)
 	if !ok || !plainSocket(target) {
 		return false
 	}
@@ -115,13 +132,11 @@ func (s *Server) relayOnLoop(ss *session, target net.Conn) bool {
 		ss.log.Debug("relaying with goroutines", "err", err)
 		return false
 	}
-	if !s.handOff(ss, pc, tfd, isTCP(target)) {
+	if !s.handOff(ss, lc, tfd, isTCP(target)) {
 		unix.Close(tfd)
 		return false
 	}
-	// The duplicate keeps the socket open; closing the original takes it
-	// out of Go's poller, which would otherwise wake up for every packet too.
-	target.Close()
+	target.Close() // as the client's in handOff
 	return true
 }
 
@@ -135,7 +150,7 @@ func (s *Server) dialOnLoop(ss *session) (target net.Conn, handedOff bool, err e
 	if e.TLS != nil || e.network() != "tcp" { // tcp4 and tcp6 restrict addresses: Go's dialer checks
 		return nil, false, nil
 	}
-	pc, ok := s.loopClient(ss)
+	lc, ok := s.loopClient(ss)
 	if !ok {
 		return nil, false, nil
 	}
@@ -144,7 +159,7 @@ func (s *Server) dialOnLoop(ss *session) (target net.Conn, handedOff bool, err e
 		return nil, false, err
 	}
 	ss.traffic.legend()
-	if s.handOff(ss, pc, tfd, true) {
+	if s.handOff(ss, lc, tfd, true) {
 		return nil, true, nil
 	}
 	// The client could not be handed over (out of descriptors, say): the
@@ -156,14 +171,14 @@ func (s *Server) dialOnLoop(ss *session) (target net.Conn, handedOff bool, err e
 }
 
 // handOff gives ss, with the target socket tfd, to an event loop, which
-// then owns tfd and the client connection pc; false leaves both to the
+// then owns tfd and the client connection; false leaves both to the
 // caller.
-func (s *Server) handOff(ss *session, pc *prefixConn, tfd int, tcp bool) bool {
+func (s *Server) handOff(ss *session, lc loopConn, tfd int, tcp bool) bool {
 	r := s.eventLoops()
 	if r == nil {
 		return false
 	}
-	cfd, err := dupSocket(pc.Conn)
+	cfd, err := dupSocket(lc.raw)
 	if err != nil {
 		ss.log.Debug("relaying with goroutines", "err", err)
 		return false
@@ -174,7 +189,7 @@ func (s *Server) handOff(ss *session, pc *prefixConn, tfd int, tcp bool) bool {
 		cfd:       cfd,
 		tfd:       tfd,
 		fp:        newFrameParser(s.maxFrameSize(), ss.checkDataOp),
-		canSplice: isTCP(pc.Conn) && tcp && ss.rec == nil,
+		canSplice: isTCP(lc.raw) && tcp && ss.rec == nil && lc.tc == nil,
 	}
 	if n := ss.br.Buffered(); n > 0 {
 		p, _ := ss.br.Peek(n)
@@ -185,10 +200,18 @@ func (s *Server) handOff(ss *session, pc *prefixConn, tfd int, tcp bool) bool {
 	ps.closingBy = ss.closingBy
 	ss.deadlineMu.Unlock()
 	ps.start(time.Now())
+	if lc.tc != nil {
+		// crypto/tls goes on over the loop's descriptor. It may hold
+		// records read already: the session reads it until it would block.
+		ps.tls = &loopTLS{Conn: lc.raw, fd: cfd}
+		ps.tc = lc.tc
+		lc.pc.Conn = ps.tls
+		ps.cIn = true
+	}
 	ss.w.mu.Lock()
 	ps.closeSent = ss.w.closeSent
 	// Once registered, ps belongs to the loop: decide before.
-	kick := ps.pending != nil || ps.closeSent || s.Heartbeat > 0
+	kick := ps.pending != nil || ps.closeSent || s.Heartbeat > 0 || ps.tls != nil
 	l := ps.l
 	err = l.register(ps)
 	ss.w.loop = ps
@@ -202,7 +225,9 @@ func (s *Server) handOff(ss *session, pc *prefixConn, tfd int, tcp bool) bool {
 		l.post(loopMsg{kind: msgStep, ps: ps}) // under w.mu: before any goAway
 	}
 	ss.w.mu.Unlock()
-	pc.Conn.Close() // as for the target in relayOnLoop
+	// The duplicate keeps the socket open; closing the original takes it
+	// out of Go's poller, which would otherwise wake up for every packet too.
+	lc.raw.Close()
 	return true
 }
 
@@ -326,6 +351,7 @@ func (ps *pollSession) advance() bool {
 		if ps.clientDead {
 			ps.closeClient()
 		} else {
+			ps.closeNotify()
 			unix.Shutdown(ps.cfd, unix.SHUT_WR)
 			ps.lingering, ps.lingerLeft = true, 1<<20
 			ps.lingerBy = ps.l.now.Add(ps.ss.srv.closeTimeout())
@@ -451,9 +477,26 @@ func (ps *pollSession) end() {
 	ps.releaseIn()
 	ps.releaseTB()
 	ps.dropPipe()
+	if ps.tls != nil {
+		ps.tls.release()
+	}
 	ps.cout, ps.pending = nil, nil
 	ps.ss.finish()
 	close(ps.ss.ended)
 }
 
 var _ loopSession = (*pollSession)(nil)
+
+// closeNotify ends a TLS session's output with close_notify, as the
+// goroutine relay does, if the socket takes the alert at once (everything
+// before it has been written: the client has nothing pending).
+func (ps *pollSession) closeNotify() {
+	if ps.tls == nil {
+		return
+	}
+	ps.tc.CloseWrite()
+	if ps.tls.pending() {
+		ps.tls.flush()
+	}
+	ps.tls.release()
+}

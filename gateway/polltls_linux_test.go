@@ -1,0 +1,142 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+func tlsServer(t testing.TB, target string) (*Server, string) {
+	s := &Server{Target: Endpoint{Address: target},
+		TLS: &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}}
+	return s, startServer(t, s)
+}
+
+// dialWSS upgrades a wss:// connection; the reader holds whatever came with
+// the 101.
+func dialWSS(t testing.TB, addr string) (*tls.Conn, *bufio.Reader) {
+	t.Helper()
+	tc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tc.Close() })
+	tc.SetDeadline(time.Now().Add(30 * time.Second))
+	io.WriteString(tc, handshake+"\r\n")
+	br := bufio.NewReaderSize(tc, 256<<10)
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 101 {
+		t.Fatalf("wss handshake: %v %v", resp, err)
+	}
+	return tc, br
+}
+
+// TestLoopTLSIdleSessionsHoldNoGoroutine: wss:// sessions go to the event
+// loops too, and once relayed they cost no goroutine.
+func TestLoopTLSIdleSessionsHoldNoGoroutine(t *testing.T) {
+	s, addr := tlsServer(t, startEcho(t))
+	warm, br := dialWSS(t, addr)
+	warm.Write(clientFrame(true, ws.OpBinary, []byte("w")))
+	readFrame(t, br)
+	before := runtime.NumGoroutine()
+	const n = 30
+	for range n {
+		c, br := dialWSS(t, addr)
+		c.Write(clientFrame(true, ws.OpBinary, []byte("hi")))
+		if f := readFrame(t, br); string(f.Payload) != "hi" {
+			t.Fatalf("echo %q", f.Payload)
+		}
+	}
+	if s.ActiveSessions() != n+1 {
+		t.Fatalf("%d sessions; want %d", s.ActiveSessions(), n+1)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for extra := runtime.NumGoroutine() - before; extra > n+5; extra = runtime.NumGoroutine() - before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d more goroutines for %d idle wss sessions; want about %d (the echo target's)", extra, n, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLoopTLSBulkBothWays: 24 MiB each way through a wss:// session at
+// once, in odd chunk sizes: both streams arrive intact, in frames of at
+// most 64 KiB, and the session closes cleanly.
+func TestLoopTLSBulkBothWays(t *testing.T) {
+	data := make([]byte, 24<<20)
+	for i := range data {
+		data[i] = byte(i*7 + i>>11)
+	}
+	ln := newLocalListener(t)
+	sums := make(chan [32]byte, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		go func() {
+			for p := data; len(p) > 0; {
+				n := min(len(p), 1+len(p)%200000)
+				c.Write(p[:n])
+				p = p[n:]
+			}
+			c.(*net.TCPConn).CloseWrite()
+		}()
+		h := sha256.New()
+		io.CopyN(h, c, int64(len(data)))
+		var sum [32]byte
+		copy(sum[:], h.Sum(nil))
+		sums <- sum
+	}()
+	t.Cleanup(func() { ln.Close() })
+	_, addr := tlsServer(t, ln.Addr().String())
+	c, br := dialWSS(t, addr)
+	go func() {
+		for p := data; len(p) > 0; {
+			n := min(len(p), 1+len(p)%100000)
+			if _, err := c.Write(clientFrame(true, ws.OpBinary, p[:n])); err != nil {
+				return
+			}
+			p = p[n:]
+		}
+	}()
+	var got []byte
+	for {
+		f, err := ws.ReadFrame(br)
+		if err != nil {
+			t.Fatalf("after %d bytes: %v", len(got), err)
+		}
+		if f.Header.OpCode == ws.OpClose {
+			break
+		}
+		if f.Header.Length > targetReadSize || f.Header.OpCode != ws.OpBinary || !f.Header.Fin {
+			t.Fatalf("frame %+v after %d bytes", f.Header, len(got))
+		}
+		got = append(got, f.Payload...)
+	}
+	if !bytes.Equal(got, data) {
+		t.Fatalf("target→client: got %d bytes, want %d identical", len(got), len(data))
+	}
+	select {
+	case sum := <-sums:
+		if sum != sha256.Sum256(data) {
+			t.Fatal("client→target: the target got other bytes")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("client→target: the target did not get everything")
+	}
+	c.Write(clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(ws.StatusNormalClosure, "")))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.Copy(io.Discard, br); err != nil {
+		t.Fatalf("after the close: %v; want EOF (close_notify or TCP close)", err)
+	}
+}
