@@ -20,18 +20,20 @@
 //
 // Two relays carry sessions, with the same behaviour:
 //
-//   - On Linux, plain (ws://) binary sessions to TCP or Unix targets go to a
-//     few event loops (Server.EventLoops, GOMAXPROCS by default): epoll on
-//     both sockets, edge-triggered, a resumable frame parser, and buffers
-//     taken from pools only while bytes move, so an idle session holds no
-//     goroutine and no buffer. Bulk target output goes to the client by
-//     splice(2) behind frame headers written into the pipe. A session's
-//     memory is bounded whatever its peers do: what waits for a slow side
-//     is at most one read (1 MiB, 64 KiB once that side has pushed back) and
-//     one splice batch.
-//   - Everything else (wss://, the base64 subprotocol, TLS targets, other
-//     systems, connections that are not sockets) uses two goroutines per
-//     session, which also hold buffers only while bytes move.
+//   - On Linux, binary sessions (ws:// and wss://) to TCP or Unix targets
+//     go to a few event loops (Server.EventLoops, GOMAXPROCS by default):
+//     epoll on both sockets, edge-triggered, a resumable frame parser, and
+//     buffers taken from pools only while bytes move, so an idle session
+//     holds no goroutine and no buffer (wss:// sessions keep crypto/tls's
+//     state). Bulk target output of ws:// sessions goes to the client by
+//     splice(2) behind frame headers written into the pipe; wss:// sessions
+//     run crypto/tls over a connection that never blocks (polltls_linux.go).
+//     A session's memory is bounded whatever its peers do: what waits for a
+//     slow side is at most one read (1 MiB, 64 KiB once that side has pushed
+//     back) and one splice batch or one frame's records.
+//   - Everything else (the base64 subprotocol, TLS targets, other systems,
+//     connections that are not sockets) uses two goroutines per session,
+//     which also hold buffers only while bytes move.
 //
 // The zero value of Server is usable once Target or Route is set; every other
 // field has a documented default.

@@ -106,12 +106,12 @@ type Server struct {
 	// Logger receives log records. Nil means slog.Default().
 	Logger *slog.Logger
 
-	// EventLoops is how many event loops relay plain (ws://) binary
-	// sessions on Linux: epoll on the two sockets, buffers taken only
-	// while bytes move, so an idle session holds no goroutine and no
-	// buffer. Zero means GOMAXPROCS; negative relays every session with two
-	// goroutines, as is always done for wss://, the base64 subprotocol,
-	// TLS targets and on other systems.
+	// EventLoops is how many event loops relay binary sessions (ws:// and
+	// wss://) on Linux: epoll on the two sockets, buffers taken only while
+	// bytes move, so an idle session holds no goroutine and no buffer. Zero
+	// means GOMAXPROCS; negative relays every session with two goroutines,
+	// as is always done for the base64 subprotocol, TLS targets and on
+	// other systems.
 	EventLoops int
 
 	mu       sync.Mutex
