@@ -83,7 +83,10 @@ func TestLoopTLSBulkBothWays(t *testing.T) {
 			return
 		}
 		defer c.Close()
+		wrote := make(chan struct{})
+		defer func() { <-wrote }() // before the Close
 		go func() {
+			defer close(wrote)
 			for p := data; len(p) > 0; {
 				n := min(len(p), 1+len(p)%200000)
 				c.Write(p[:n])
@@ -116,6 +119,10 @@ func TestLoopTLSBulkBothWays(t *testing.T) {
 			t.Fatalf("after %d bytes: %v", len(got), err)
 		}
 		if f.Header.OpCode == ws.OpClose {
+			if len(got) != len(data) {
+				code, reason := ws.ParseCloseFrameData(f.Payload)
+				t.Logf("close %d %q after %d bytes", code, reason, len(got))
+			}
 			break
 		}
 		if f.Header.Length > targetReadSize || f.Header.OpCode != ws.OpBinary || !f.Header.Fin {
@@ -138,5 +145,51 @@ func TestLoopTLSBulkBothWays(t *testing.T) {
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.Copy(io.Discard, br); err != nil {
 		t.Fatalf("after the close: %v; want EOF (close_notify or TCP close)", err)
+	}
+}
+
+// TestLoopTLSHeartbeatAndPong: over wss:// on a loop, the heartbeat's pings
+// come through TLS, and a client ping is answered with its payload.
+func TestLoopTLSHeartbeatAndPong(t *testing.T) {
+	s := &Server{Target: Endpoint{Address: startEcho(t)}, Heartbeat: 100 * time.Millisecond,
+		TLS: &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}}
+	addr := startServer(t, s)
+	c, br := dialWSS(t, addr)
+	c.Write(clientFrame(true, ws.OpPing, []byte("are you there")))
+	var pong, ping bool
+	for !pong || !ping {
+		f := readFrame(t, br)
+		switch f.Header.OpCode {
+		case ws.OpPong:
+			if string(f.Payload) != "are you there" {
+				t.Fatalf("pong %q", f.Payload)
+			}
+			pong = true
+		case ws.OpPing:
+			ping = true
+			c.Write(clientFrame(true, ws.OpPong, f.Payload))
+		}
+	}
+}
+
+// TestLoopTLSGarbageEndsSession: bytes that are not TLS records, sent
+// under the TLS session, end it promptly: crypto/tls's error is not a
+// would-block, and the loop drops the client.
+func TestLoopTLSGarbageEndsSession(t *testing.T) {
+	s := &Server{Target: Endpoint{Address: startEcho(t)}, CloseTimeout: 300 * time.Millisecond,
+		TLS: &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}}
+	addr := startServer(t, s)
+	c, br := dialWSS(t, addr)
+	c.Write(clientFrame(true, ws.OpBinary, []byte("ok")))
+	if f := readFrame(t, br); string(f.Payload) != "ok" {
+		t.Fatalf("echo %q", f.Payload)
+	}
+	c.NetConn().Write([]byte("\x17\x03\x03\x00\x10not a real record"))
+	deadline := time.Now().Add(3 * time.Second) // CloseTimeout for the client's FIN, then gone
+	for s.ActiveSessions() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the session is still open after garbage from the client")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
