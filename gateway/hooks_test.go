@@ -155,21 +155,7 @@ func TestRecorderSeesBothWays(t *testing.T) {
 	c.Write(clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(1000, "")))
 	readFrame(t, br)
 	c.Close() // as a client does once the server ends TCP
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		rec.mu.Lock()
-		done := rec.closed
-		rec.mu.Unlock()
-		if done || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	if rec.client.String() != "keys" || rec.target.String() != "keys" || !rec.closed {
-		t.Fatalf("recorded client %q target %q closed %v", rec.client.String(), rec.target.String(), rec.closed)
-	}
+	rec.expect(t, "keys", "keys")
 }
 
 func TestHTTPHandlerGetsConnInfo(t *testing.T) {
@@ -258,5 +244,25 @@ func TestRefusalReasonPhrase(t *testing.T) {
 		if err != nil || line != tc.want+"\r\n" {
 			t.Errorf("message %q: status line %q (%v), want %q", tc.msg, line, err, tc.want)
 		}
+	}
+}
+
+// expect waits for the recording to end and checks what it holds.
+func (rec *memRecorder) expect(t *testing.T, client, target string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		rec.mu.Lock()
+		done := rec.closed
+		rec.mu.Unlock()
+		if done || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.client.String() != client || rec.target.String() != target || !rec.closed {
+		t.Fatalf("recorded client %q target %q closed %v; want %q, %q, closed", rec.client.String(), rec.target.String(), rec.closed, client, target)
 	}
 }

@@ -193,3 +193,21 @@ func TestLoopTLSGarbageEndsSession(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestLoopTLSRecorderSeesPlaintext: a wss:// session on a loop records the
+// frames' payloads both ways, not TLS records, and ends the recording.
+func TestLoopTLSRecorderSeesPlaintext(t *testing.T) {
+	rec := &memRecorder{}
+	addr := startServer(t, &Server{
+		Target:   Endpoint{Address: startEcho(t)},
+		Recorder: func(*ConnInfo) (Recorder, error) { return rec, nil },
+		TLS:      &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}},
+	})
+	c, br := dialWSS(t, addr)
+	c.Write(clientFrame(true, ws.OpBinary, []byte("keys")))
+	readFrame(t, br)
+	c.Write(clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(1000, "")))
+	readFrame(t, br)
+	c.Close()
+	rec.expect(t, "keys", "keys")
+}
