@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"io"
 	"net"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -33,13 +32,8 @@ func (wouldBlock) Temporary() bool { return true }
 type loopTLS struct {
 	net.Conn // the accepted connection, closed: for its addresses only
 	fd       int
-	out      *[]byte // records not written yet, or nil
+	out      *[]byte // records not written yet (from batchPool), or nil
 }
-
-var tlsOutPool = sync.Pool{New: func() any {
-	b := make([]byte, 0, frameHeadroom+targetReadSize+4<<10)
-	return &b
-}}
 
 func (c *loopTLS) Read(p []byte) (int, error) {
 	for {
@@ -61,7 +55,7 @@ func (c *loopTLS) Read(p []byte) (int, error) {
 // Write gathers records for flush.
 func (c *loopTLS) Write(p []byte) (int, error) {
 	if c.out == nil {
-		c.out = tlsOutPool.Get().(*[]byte)
+		c.out = batchPool.Get().(*[]byte)
 	}
 	*c.out = append(*c.out, p...)
 	return len(p), nil
@@ -87,7 +81,7 @@ func (c *loopTLS) flush() (int, error) {
 func (c *loopTLS) release() {
 	if c.out != nil {
 		*c.out = (*c.out)[:0]
-		tlsOutPool.Put(c.out)
+		batchPool.Put(c.out)
 		c.out = nil
 	}
 }

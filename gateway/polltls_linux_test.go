@@ -112,24 +112,7 @@ func TestLoopTLSBulkBothWays(t *testing.T) {
 			p = p[n:]
 		}
 	}()
-	var got []byte
-	for {
-		f, err := ws.ReadFrame(br)
-		if err != nil {
-			t.Fatalf("after %d bytes: %v", len(got), err)
-		}
-		if f.Header.OpCode == ws.OpClose {
-			if len(got) != len(data) {
-				code, reason := ws.ParseCloseFrameData(f.Payload)
-				t.Logf("close %d %q after %d bytes", code, reason, len(got))
-			}
-			break
-		}
-		if f.Header.Length > targetReadSize || f.Header.OpCode != ws.OpBinary || !f.Header.Fin {
-			t.Fatalf("frame %+v after %d bytes", f.Header, len(got))
-		}
-		got = append(got, f.Payload...)
-	}
+	got := readBulk(t, br, len(data))
 	if !bytes.Equal(got, data) {
 		t.Fatalf("target→client: got %d bytes, want %d identical", len(got), len(data))
 	}

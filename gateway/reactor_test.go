@@ -203,6 +203,16 @@ func TestLoopBulkTargetIntegrity(t *testing.T) {
 	_, hbr, _ := dial(t, addr, "")
 	// The first frame can come with the 101 response, into hbr.
 	br := bufio.NewReaderSize(hbr, 256<<10)
+	if got := readBulk(t, br, len(data)); !bytes.Equal(got, data) {
+		t.Fatalf("got %d bytes, want %d identical", len(got), len(data))
+	}
+}
+
+// readBulk reads binary frames of at most targetReadSize bytes up to the
+// server's close, and returns their payloads; want is what is expected, for
+// the log when the close comes early.
+func readBulk(t *testing.T, br *bufio.Reader, want int) []byte {
+	t.Helper()
 	var got []byte
 	for {
 		f, err := ws.ReadFrame(br)
@@ -210,15 +220,16 @@ func TestLoopBulkTargetIntegrity(t *testing.T) {
 			t.Fatalf("after %d bytes: %v", len(got), err)
 		}
 		if f.Header.OpCode == ws.OpClose {
-			break
+			if len(got) != want {
+				code, reason := ws.ParseCloseFrameData(f.Payload)
+				t.Logf("close %d %q after %d bytes", code, reason, len(got))
+			}
+			return got
 		}
 		if f.Header.Length > targetReadSize || f.Header.OpCode != ws.OpBinary || !f.Header.Fin {
-			t.Fatalf("frame %+v", f.Header)
+			t.Fatalf("frame %+v after %d bytes", f.Header, len(got))
 		}
 		got = append(got, f.Payload...)
-	}
-	if !bytes.Equal(got, data) {
-		t.Fatalf("got %d bytes, want %d identical", len(got), len(data))
 	}
 }
 
