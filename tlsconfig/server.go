@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/websockify-go/websockify/filestamp"
 )
 
 // DefaultCheckInterval is how often, at most, a Reloader looks at its files.
@@ -194,14 +196,11 @@ func (r *Reloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error
 	return r.cert, nil
 }
 
-// fileStamp identifies a version of a file without reading it.
+// fileStamp identifies a version of a file without reading it; ok is
+// false when it could not be read.
 type fileStamp struct {
-	ok    bool
-	dev   uint64
-	ino   uint64
-	size  int64
-	mtime time.Time
-	ctime int64
+	ok bool
+	filestamp.Stamp
 }
 
 func (r *Reloader) stamps() [2]fileStamp {
@@ -217,7 +216,5 @@ func stat(name string) fileStamp {
 	if err != nil {
 		return fileStamp{}
 	}
-	s := fileStamp{ok: true, size: fi.Size(), mtime: fi.ModTime()}
-	s.dev, s.ino, s.ctime = sysStat(fi)
-	return s
+	return fileStamp{ok: true, Stamp: filestamp.Of(fi)}
 }

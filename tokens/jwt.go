@@ -63,7 +63,7 @@ func (p *jwtTokenAPI) loadKey() (*jwtKey, error) {
 		return nil, fmt.Errorf("error loading key file: %w", err)
 	}
 	st := stampOf(p.path, fi)
-	if p.key != nil && st == p.stamp && p.read.Sub(st.mtime) >= racyWindow {
+	if p.key != nil && st == p.stamp && p.read.Sub(st.Modified()) >= racyWindow {
 		return p.key, nil
 	}
 	read := time.Now()

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/websockify-go/websockify/filestamp"
 )
 
 // tokenFile is ReadOnlyTokenFile (reload false: loaded once, at startup)
@@ -77,13 +79,12 @@ func (f *tokenFile) Lookup(ctx context.Context, token string) (Target, error) {
 	return t, nil
 }
 
-// fileStamp identifies one version of a file cheaply.
+// fileStamp identifies one version of a token file, or of the source
+// directory, whose mtime changes when files come and go.
 type fileStamp struct {
-	path  string
-	dir   bool // the source directory itself; its mtime changes when files come and go
-	size  int64
-	mtime time.Time
-	sys   sysStamp // inode and ctime where the OS has them
+	path string
+	dir  bool
+	filestamp.Stamp
 }
 
 // stat lists the token files (the source, or the regular files directly
@@ -113,19 +114,17 @@ func (f *tokenFile) stat() ([]fileStamp, error) {
 }
 
 func stampOf(path string, fi os.FileInfo) fileStamp {
-	return fileStamp{path: path, dir: fi.IsDir(), size: fi.Size(), mtime: fi.ModTime(), sys: sysStampOf(fi)}
+	return fileStamp{path: path, dir: fi.IsDir(), Stamp: filestamp.Of(fi)}
 }
 
 // changed reports whether stamps differ from the loaded ones, or the load
 // was too close to a modification to trust them.
 func (f *tokenFile) changed(stamps []fileStamp) bool {
-	if !slices.EqualFunc(stamps, f.stamps, func(a, b fileStamp) bool {
-		return a.path == b.path && a.dir == b.dir && a.size == b.size && a.mtime.Equal(b.mtime) && a.sys == b.sys
-	}) {
+	if !slices.Equal(stamps, f.stamps) {
 		return true
 	}
 	for _, s := range stamps {
-		if f.loadedAt.Sub(s.mtime) < racyWindow {
+		if f.loadedAt.Sub(s.Modified()) < racyWindow {
 			return true
 		}
 	}

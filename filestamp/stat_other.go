@@ -1,6 +1,6 @@
 //go:build !linux
 
-package tlsconfig
+package filestamp
 
 import "io/fs"
 

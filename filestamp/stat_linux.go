@@ -1,4 +1,4 @@
-package tlsconfig
+package filestamp
 
 import (
 	"io/fs"
