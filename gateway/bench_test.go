@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,45 +23,6 @@ import (
 //	go test -run='^$' -bench=. -benchmem ./gateway
 
 const benchChunk = 64 << 10
-
-// benchTarget runs a backend on loopback whose connections are served by
-// handle, until the benchmark ends.
-func benchTarget(b *testing.B, handle func(net.Conn)) string {
-	b.Helper()
-	ln := newLocalListener(b)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				handle(c)
-			}()
-		}
-	}()
-	b.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().String()
-}
 
 // engines are the relay implementations compared by the benchmarks.
 var engines = []struct {
@@ -147,7 +107,7 @@ func BenchmarkTargetToClient(b *testing.B) {
 	chunk := make([]byte, benchChunk)
 	for _, e := range engines {
 		b.Run(e.name, func(b *testing.B) {
-			target := benchTarget(b, func(c net.Conn) {
+			target := startTarget(b, func(c net.Conn) {
 				for {
 					if _, err := c.Write(chunk); err != nil {
 						return
@@ -171,7 +131,7 @@ func BenchmarkClientToTarget(b *testing.B) {
 	for _, e := range engines {
 		b.Run(e.name, func(b *testing.B) {
 			var got atomic.Int64
-			target := benchTarget(b, func(c net.Conn) {
+			target := startTarget(b, func(c net.Conn) {
 				buf := make([]byte, 256<<10)
 				for {
 					n, err := c.Read(buf)

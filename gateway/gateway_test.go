@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,22 +42,46 @@ func newLocalListener(t testing.TB) net.Listener {
 // startEcho runs a TCP echo target until the test ends.
 func startEcho(t testing.TB) string {
 	t.Helper()
+	return startTarget(t, func(c net.Conn) { io.Copy(c, c) })
+}
+
+// startTarget runs a TCP target on loopback whose connections are served
+// by handle, each on its own goroutine and closed after it, until the test
+// ends; then open connections are closed and their handlers waited for.
+func startTarget(t testing.TB, handle func(net.Conn)) string {
+	t.Helper()
 	ln := newLocalListener(t)
-	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	wg.Add(1)
 	go func() {
-		defer close(done)
+		defer wg.Done()
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
 			go func() {
+				defer wg.Done()
 				defer c.Close()
-				io.Copy(c, c)
+				handle(c)
 			}()
 		}
 	}()
-	t.Cleanup(func() { ln.Close(); <-done })
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
 	return ln.Addr().String()
 }
 

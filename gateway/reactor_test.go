@@ -55,19 +55,8 @@ func TestLoopIdleSessionsHoldNoGoroutine(t *testing.T) {
 // TestLoopTargetDataThenFIN: data and the target's FIN arriving together
 // still give the client the data, close 1000 and the TCP close.
 func TestLoopTargetDataThenFIN(t *testing.T) {
-	ln := newLocalListener(t)
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Write([]byte("bye"))
-			c.Close()
-		}
-	}()
-	t.Cleanup(func() { ln.Close() })
-	addr := startServer(t, &Server{Target: Endpoint{Address: ln.Addr().String()}})
+	target := startTarget(t, func(c net.Conn) { c.Write([]byte("bye")) })
+	addr := startServer(t, &Server{Target: Endpoint{Address: target}})
 	for i := 0; i < 50; i++ {
 		c, br, _ := dial(t, addr, "")
 		var got []byte
@@ -97,25 +86,14 @@ func TestLoopTargetDataThenFIN(t *testing.T) {
 // amount of data for it meanwhile.
 func TestLoopWriteTimeout(t *testing.T) {
 	chunk := make([]byte, 64<<10)
-	ln := newLocalListener(t)
-	go func() {
+	target := startTarget(t, func(c net.Conn) {
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			if _, err := c.Write(chunk); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				for {
-					if _, err := c.Write(chunk); err != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
-	t.Cleanup(func() { ln.Close() })
-	addr := startServer(t, &Server{Target: Endpoint{Address: ln.Addr().String()}, WriteTimeout: 300 * time.Millisecond, CloseTimeout: 300 * time.Millisecond})
+	})
+	addr := startServer(t, &Server{Target: Endpoint{Address: target}, WriteTimeout: 300 * time.Millisecond, CloseTimeout: 300 * time.Millisecond})
 	c, _, _ := dial(t, addr, "")
 	c.(*net.TCPConn).SetReadBuffer(64 << 10)
 	time.Sleep(time.Second) // never read: the server's writes block
