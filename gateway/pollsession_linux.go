@@ -178,7 +178,7 @@ func (s *Server) handOff(ss *session, lc loopConn, tfd int, tcp bool) bool {
 	if r == nil {
 		return false
 	}
-	cfd, err := dupSocket(lc.raw)
+	cfd, err := takeSocket(lc.raw)
 	if err != nil {
 		ss.log.Debug("relaying with goroutines", "err", err)
 		return false
@@ -225,23 +225,45 @@ func (s *Server) handOff(ss *session, lc loopConn, tfd int, tcp bool) bool {
 		l.post(loopMsg{kind: msgStep, ps: ps}) // under w.mu: before any goAway
 	}
 	ss.w.mu.Unlock()
-	// The duplicate keeps the socket open; closing the original takes it
-	// out of Go's poller, which would otherwise wake up for every packet too.
+	// A duplicate keeps the socket open; closing the original takes it out
+	// of Go's poller, which would otherwise wake up for every packet too. A
+	// socket taken whole has closed its sockConn already.
 	lc.raw.Close()
 	return true
 }
 
 func plainSocket(c net.Conn) bool {
 	switch c.(type) {
-	case *net.TCPConn, *net.UnixConn:
+	case *net.TCPConn, *net.UnixConn, *sockConn:
 		return true
 	}
 	return false
 }
 
 func isTCP(c net.Conn) bool {
-	_, ok := c.(*net.TCPConn)
-	return ok
+	switch c := c.(type) {
+	case *net.TCPConn:
+		return true
+	case *sockConn:
+		return c.netw == "tcp"
+	}
+	return false
+}
+
+// takeSocket gives an event loop c's descriptor: a sockConn's own, or
+// else a duplicate.
+func takeSocket(c net.Conn) (int, error) {
+	if sc, ok := c.(*sockConn); ok {
+		if fd, ok := sc.take(); ok {
+			return fd, nil
+		}
+		nc, err := sc.poller()
+		if err != nil {
+			return -1, err
+		}
+		c = nc
+	}
+	return dupSocket(c)
 }
 
 // dupSocket duplicates c's descriptor; it shares c's open file, so it is

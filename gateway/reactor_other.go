@@ -16,3 +16,6 @@ func (s *Server) relayOnLoop(ss *session, target net.Conn) bool { return false }
 func (s *Server) dialOnLoop(ss *session) (target net.Conn, handedOff bool, err error) {
 	return nil, false, nil
 }
+
+// newAccepter is the listener itself outside Linux.
+func newAccepter(ln net.Listener) accepter { return listenerAccepter{ln} }

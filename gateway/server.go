@@ -116,6 +116,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	ln       net.Listener
+	acc      accepter // ln's
 	loops    *reactor // started by the first session handed to a loop
 	conns    map[net.Conn]struct{}
 	sessions map[*session]struct{}
@@ -207,8 +208,9 @@ func (s *Server) logger() *slog.Logger {
 	return slog.Default()
 }
 
-// Serve accepts connections on ln until the listener is closed, StopAccepting
-// or Shutdown is called, or RunOnce or IdleTimeout ends it. It then waits for
+// Serve accepts connections on ln until StopAccepting or Shutdown is
+// called, or RunOnce or IdleTimeout ends it. (Closing ln is not enough: on
+// Linux, connections are accepted from a duplicate of its descriptor.) It then waits for
 // the open connections to finish and returns. A clean stop returns nil.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
@@ -217,6 +219,8 @@ func (s *Server) Serve(ln net.Listener) error {
 		return ErrServerStopped
 	}
 	s.ln = ln
+	s.acc = newAccepter(ln)
+	acc := s.acc
 	if s.conns == nil {
 		s.conns = make(map[net.Conn]struct{})
 		s.sessions = make(map[*session]struct{})
@@ -227,7 +231,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Unlock()
 
 	w := newWorkers(4 * runtime.GOMAXPROCS(0))
-	err := s.acceptLoop(ln, w)
+	err := s.acceptLoop(acc, w)
 	s.StopAccepting()
 	s.wg.Wait()
 	w.stop()
@@ -241,10 +245,10 @@ func (s *Server) Serve(ln net.Listener) error {
 	return err
 }
 
-func (s *Server) acceptLoop(ln net.Listener, w *workers) error {
+func (s *Server) acceptLoop(acc accepter, w *workers) error {
 	var backoff time.Duration
 	for {
-		c, err := ln.Accept()
+		c, err := acc.accept()
 		if err != nil {
 			if s.isStopped() || errors.Is(err, net.ErrClosed) {
 				return nil
@@ -309,8 +313,15 @@ func (s *Server) StopAccepting() {
 	if s.idle != nil {
 		s.idle.Stop()
 	}
+	s.closeListener()
+}
+
+// closeListener closes the listener Serve accepts on, if any. Called with
+// s.mu held.
+func (s *Server) closeListener() {
 	if s.ln != nil {
 		s.ln.Close()
+		s.acc.close()
 	}
 }
 
@@ -379,9 +390,7 @@ func (s *Server) addSession(ss *session) bool {
 			return false
 		}
 		s.stopped = true
-		if s.ln != nil {
-			s.ln.Close()
-		}
+		s.closeListener()
 	}
 	s.started++
 	s.sessions[ss] = struct{}{}

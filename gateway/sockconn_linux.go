@@ -1,0 +1,356 @@
+package gateway
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// sockConn is an accepted socket kept out of Go's poller for as long as it
+// does not need it. Reads and writes are non-blocking system calls; the
+// first that would block moves the socket into the poller (a net.Conn made
+// from it), where it stays. A handshake whose request has arrived by the
+// time it is read, the usual case, thus never registers the socket with
+// the poller, which would also wake a thread for its first readiness, and
+// an event loop takes the descriptor itself instead of a duplicate.
+//
+// Its methods are safe to call from several goroutines; a system call on
+// the descriptor never runs concurrently with its close.
+type sockConn struct {
+	mu       sync.Mutex
+	fd       int      // -1 once closed, taken, or moved into nc
+	nc       net.Conn // the socket in Go's poller, once a call would have blocked
+	closed   bool
+	taken    bool   // the descriptor went to an event loop: Close does nothing
+	netw     string // "tcp" or "unix"
+	rdl, wdl time.Time
+	laddr    net.Addr
+	raddr    net.Addr
+}
+
+// Read reads without blocking while it can; the first read that would
+// block moves the socket into Go's poller and waits there.
+func (c *sockConn) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	if c.nc == nil {
+		if c.closed {
+			c.mu.Unlock()
+			return 0, c.opError("read", net.ErrClosed)
+		}
+		if past(c.rdl) {
+			c.mu.Unlock()
+			return 0, c.opError("read", os.ErrDeadlineExceeded)
+		}
+		n, err := ignoringEINTR(func() (int, error) { return nbRead(c.fd, p) })
+		if err != unix.EAGAIN {
+			c.mu.Unlock()
+			switch {
+			case err != nil:
+				return 0, c.opError("read", os.NewSyscallError("read", err))
+			case n == 0 && len(p) > 0:
+				return 0, io.EOF
+			}
+			return n, nil
+		}
+		if err := c.joinPoller(); err != nil {
+			c.mu.Unlock()
+			return 0, c.opError("read", err)
+		}
+	}
+	nc := c.nc
+	c.mu.Unlock()
+	return nc.Read(p)
+}
+
+// Write writes without blocking while the socket takes the bytes; the rest
+// is written through Go's poller.
+func (c *sockConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	done := 0
+	if c.nc == nil {
+		if c.closed {
+			c.mu.Unlock()
+			return 0, c.opError("write", net.ErrClosed)
+		}
+		if past(c.wdl) {
+			c.mu.Unlock()
+			return 0, c.opError("write", os.ErrDeadlineExceeded)
+		}
+		for done < len(p) {
+			n, err := ignoringEINTR(func() (int, error) { return nbWrite(c.fd, p[done:]) })
+			if err == unix.EAGAIN {
+				break
+			}
+			if err != nil {
+				c.mu.Unlock()
+				return done, c.opError("write", os.NewSyscallError("write", err))
+			}
+			done += n
+		}
+		if done == len(p) {
+			c.mu.Unlock()
+			return done, nil
+		}
+		if err := c.joinPoller(); err != nil {
+			c.mu.Unlock()
+			return done, c.opError("write", err)
+		}
+	}
+	nc := c.nc
+	c.mu.Unlock()
+	n, err := nc.Write(p[done:])
+	return done + n, err
+}
+
+// joinPoller moves the descriptor into Go's poller as c.nc, with c's
+// deadlines. Called with c.mu held.
+func (c *sockConn) joinPoller() error {
+	f := os.NewFile(uintptr(c.fd), "socket")
+	nc, err := net.FileConn(f) // a duplicate, in the poller
+	f.Close()
+	c.fd = -1
+	if err != nil {
+		c.closed = true
+		return fmt.Errorf("socket into Go's poller: %w", err)
+	}
+	nc.SetReadDeadline(c.rdl)
+	nc.SetWriteDeadline(c.wdl)
+	c.nc = nc
+	return nil
+}
+
+// take hands the descriptor over to the caller, who closes it; c is then
+// closed. ok is false once the socket has joined Go's poller, or is closed.
+func (c *sockConn) take() (fd int, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nc != nil || c.closed {
+		return -1, false
+	}
+	fd, c.fd, c.closed, c.taken = c.fd, -1, true, true
+	return fd, true
+}
+
+// poller returns the socket's net.Conn in Go's poller, moving it there if
+// needed.
+func (c *sockConn) poller() (net.Conn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nc == nil {
+		if c.closed {
+			return nil, net.ErrClosed
+		}
+		if err := c.joinPoller(); err != nil {
+			return nil, err
+		}
+	}
+	return c.nc, nil
+}
+
+func (c *sockConn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nc != nil {
+		c.closed = true
+		return c.nc.Close()
+	}
+	switch {
+	case c.taken:
+		return nil
+	case c.closed:
+		return c.opError("close", net.ErrClosed)
+	}
+	c.closed = true
+	err := unix.Close(c.fd)
+	c.fd = -1
+	if err != nil {
+		return c.opError("close", os.NewSyscallError("close", err))
+	}
+	return nil
+}
+
+// CloseWrite half-closes the connection.
+func (c *sockConn) CloseWrite() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nc != nil {
+		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+			return cw.CloseWrite()
+		}
+		return nil
+	}
+	if c.closed {
+		return c.opError("close", net.ErrClosed)
+	}
+	if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
+		return c.opError("close", os.NewSyscallError("shutdown", err))
+	}
+	return nil
+}
+
+func (c *sockConn) SetDeadline(t time.Time) error      { return c.setDeadline(t, true, true) }
+func (c *sockConn) SetReadDeadline(t time.Time) error  { return c.setDeadline(t, true, false) }
+func (c *sockConn) SetWriteDeadline(t time.Time) error { return c.setDeadline(t, false, true) }
+
+func (c *sockConn) setDeadline(t time.Time, read, write bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.nc != nil && read && write:
+		return c.nc.SetDeadline(t)
+	case c.nc != nil && read:
+		return c.nc.SetReadDeadline(t)
+	case c.nc != nil:
+		return c.nc.SetWriteDeadline(t)
+	case c.closed:
+		return c.opError("set deadline", net.ErrClosed)
+	}
+	if read {
+		c.rdl = t
+	}
+	if write {
+		c.wdl = t
+	}
+	return nil
+}
+
+func (c *sockConn) RemoteAddr() net.Addr { return c.raddr }
+
+// LocalAddr asks the kernel the first time.
+func (c *sockConn) LocalAddr() net.Addr {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.laddr == nil {
+		switch {
+		case c.nc != nil:
+			c.laddr = c.nc.LocalAddr()
+		case !c.closed:
+			if sa, err := unix.Getsockname(c.fd); err == nil {
+				c.laddr = sockaddrAddr(c.netw, sa)
+			}
+		}
+	}
+	return c.laddr
+}
+
+func (c *sockConn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: c.netw, Source: c.laddr, Addr: c.raddr, Err: err}
+}
+
+func past(deadline time.Time) bool {
+	return !deadline.IsZero() && !time.Now().Before(deadline)
+}
+
+func ignoringEINTR(f func() (int, error)) (int, error) {
+	for {
+		n, err := f()
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
+}
+
+// sockaddrAddr is the net.Addr of a socket address, as Go's net package
+// reports it.
+func sockaddrAddr(netw string, sa unix.Sockaddr) net.Addr {
+	switch sa := sa.(type) {
+	case *unix.SockaddrInet4:
+		return &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port}
+	case *unix.SockaddrInet6:
+		a := &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port}
+		if sa.ZoneId != 0 {
+			if ifi, err := net.InterfaceByIndex(int(sa.ZoneId)); err == nil {
+				a.Zone = ifi.Name
+			} else {
+				a.Zone = strconv.Itoa(int(sa.ZoneId))
+			}
+		}
+		return a
+	case *unix.SockaddrUnix:
+		return &net.UnixAddr{Name: sa.Name, Net: netw}
+	}
+	return nil
+}
+
+// sockAccepter accepts a listener's connections as sockConns. Go's
+// listeners do not let a raw read wait on their descriptor, so it waits on
+// a duplicate, which shares the listening socket: close must be called when
+// the listener is closed, or the socket would go on listening.
+type sockAccepter struct {
+	f       *os.File // the duplicate, in Go's poller
+	rc      syscall.RawConn
+	netw    string
+	addr    net.Addr
+	noDelay bool // accepted sockets copy TCP_NODELAY from the listener
+}
+
+// newAccepter returns the accepter of ln's connections: a sockAccepter for
+// TCP and Unix stream listeners, ln itself for any other kind, or when the
+// descriptor cannot be had.
+func newAccepter(ln net.Listener) accepter {
+	var netw string
+	var f *os.File
+	var err error
+	switch ln := ln.(type) {
+	case *net.TCPListener:
+		netw = "tcp"
+		f, err = ln.File()
+	case *net.UnixListener:
+		netw = "unix"
+		f, err = ln.File()
+	default:
+		return listenerAccepter{ln}
+	}
+	if err != nil {
+		return listenerAccepter{ln}
+	}
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return listenerAccepter{ln}
+	}
+	a := &sockAccepter{f: f, rc: rc, netw: netw, addr: ln.Addr(), noDelay: netw != "tcp"}
+	if netw == "tcp" {
+		rc.Control(func(fd uintptr) {
+			v, err := unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_NODELAY)
+			a.noDelay = err == nil && v == 1
+		})
+	}
+	return a
+}
+
+func (a *sockAccepter) accept() (net.Conn, error) {
+	var nfd int
+	var sa unix.Sockaddr
+	var aerr error
+	err := a.rc.Read(func(fd uintptr) bool {
+		for {
+			nfd, sa, aerr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			if aerr != unix.EINTR && aerr != unix.ECONNABORTED {
+				return aerr != unix.EAGAIN
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		err = net.ErrClosed // the duplicate is closed: the listener is
+	case aerr != nil:
+		err = os.NewSyscallError("accept4", aerr)
+	}
+	if err != nil {
+		return nil, &net.OpError{Op: "accept", Net: a.netw, Addr: a.addr, Err: err}
+	}
+	if !a.noDelay {
+		unix.SetsockoptInt(nfd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1) // as Go does
+	}
+	return &sockConn{fd: nfd, netw: a.netw, raddr: sockaddrAddr(a.netw, sa)}, nil
+}
+
+func (a *sockAccepter) close() { a.f.Close() }
