@@ -121,10 +121,10 @@ type loop struct {
 	tbuf  *[]byte // target input, with room for a frame header in front
 	pipes []pipePair
 
-	events []unix.EpollEvent
-	nev    int
-	everr  error
-	poll   func(fd uintptr) bool // l.pollOnce, made once: a closure per wait would allocate
+	events  []unix.EpollEvent
+	nev     int
+	everr   error
+	drained bool // the last epoll_wait emptied the ready list
 }
 
 func newLoop(r *reactor) (*loop, error) {
@@ -158,18 +158,7 @@ func newLoop(r *reactor) (*loop, error) {
 		return nil, fmt.Errorf("epoll file: %w", err)
 	}
 	l := &loop{r: r, epfd: epfd, ep: ep, rc: rc, evfd: evfd, events: make([]unix.EpollEvent, 128)}
-	l.poll = l.pollOnce
 	return l, nil
-}
-
-// pollOnce collects ready events without blocking; false asks Go's poller
-// to wait until the epoll descriptor is readable and call it again.
-func (l *loop) pollOnce(fd uintptr) bool {
-	l.nev, l.everr = nbEpollWait(int(fd), l.events)
-	if l.everr == unix.EINTR {
-		l.nev, l.everr = 0, nil
-	}
-	return l.nev > 0 || l.everr != nil || len(l.again) > 0
 }
 
 // post queues m for the loop and wakes it. Safe from any goroutine.
@@ -192,57 +181,90 @@ func (l *loop) post(m loopMsg) {
 	}
 }
 
+// run runs the loop until it is stopped and has no session left.
+//
+// It never blocks in epoll_wait, which would hold a P and keep sysmon busy:
+// with no event and nothing left to do, it parks in Go's poller until the
+// epoll descriptor is readable. All rounds run inside one RawConn.Read,
+// which forgets a readiness seen before it starts: within it, a readiness
+// seen while the loop works is kept, so after a wait that emptied the ready
+// list, the loop parks at once, and no event is lost.
 func (l *loop) run() {
 	defer l.r.wg.Done()
+	err := l.rc.Read(l.rounds)
+	if err == nil {
+		err = l.everr
+	}
+	if err != nil {
+		panic(fmt.Sprintf("gateway: epoll_wait: %v", err)) // only a bug gets here
+	}
+	l.close()
+}
+
+// rounds runs rounds of the loop until there is nothing to do (false: wait
+// until the epoll descriptor is readable), or the loop ends (true).
+func (l *loop) rounds(fd uintptr) bool {
 	for {
-		// Never block in epoll_wait, which would hold a P and keep sysmon
-		// busy: with no event and nothing left to do, park in Go's poller
-		// until the epoll descriptor is readable.
-		err := l.rc.Read(l.poll)
-		if err == nil {
-			err = l.everr
+		if l.drained && len(l.again) == 0 {
+			// Any event since the last wait makes Go's poller report the
+			// descriptor readable; without one, epoll_wait would find
+			// nothing.
+			l.drained = false
+			return false
 		}
-		if err != nil {
-			panic(fmt.Sprintf("gateway: epoll_wait: %v", err)) // only a bug gets here
+		l.nev, l.everr = nbEpollWait(int(fd), l.events)
+		switch {
+		case l.everr == unix.EINTR:
+			l.nev, l.everr = 0, nil
+		case l.everr != nil:
+			return true
 		}
-		l.now = time.Now()
-		for _, ps := range l.again {
-			l.mark(ps)
+		l.drained = l.nev > 0 && l.nev < len(l.events)
+		if l.nev == 0 && len(l.again) == 0 {
+			return false
 		}
-		clear(l.again)
-		l.again = l.again[:0]
-		queued := false
-		l.mu.Lock() // sessions are registered from other goroutines
-		for _, ev := range l.events[:max(l.nev, 0)] {
-			if ev.Fd < 0 {
-				queued = true
-				continue
-			}
-			slot, gen, target := ev.Fd, uint32(ev.Pad)>>1, ev.Pad&1 == 1
-			if int(slot) >= len(l.slots) || l.gens[slot] != gen || l.slots[slot] == nil {
-				continue // a session that has ended since
-			}
-			ps := l.slots[slot]
-			ps.onEvent(target, ev.Events)
-			l.mark(ps)
-		}
-		l.mu.Unlock()
-		if queued {
-			l.takeQueue()
-		}
-		for i, ps := range l.ready {
-			ps.marked = false
-			if !ps.done {
-				ps.step()
-			}
-			l.ready[i] = nil
-		}
-		l.ready = l.ready[:0]
+		l.round()
 		if l.stopping && l.sessions() == 0 {
-			l.close()
-			return
+			return true
 		}
 	}
+}
+
+// round handles the events collected and the sessions with more to do.
+func (l *loop) round() {
+	l.now = time.Now()
+	for _, ps := range l.again {
+		l.mark(ps)
+	}
+	clear(l.again)
+	l.again = l.again[:0]
+	queued := false
+	l.mu.Lock() // sessions are registered from other goroutines
+	for _, ev := range l.events[:l.nev] {
+		if ev.Fd < 0 {
+			queued = true
+			continue
+		}
+		slot, gen, target := ev.Fd, uint32(ev.Pad)>>1, ev.Pad&1 == 1
+		if int(slot) >= len(l.slots) || l.gens[slot] != gen || l.slots[slot] == nil {
+			continue // a session that has ended since
+		}
+		ps := l.slots[slot]
+		ps.onEvent(target, ev.Events)
+		l.mark(ps)
+	}
+	l.mu.Unlock()
+	if queued {
+		l.takeQueue()
+	}
+	for i, ps := range l.ready {
+		ps.marked = false
+		if !ps.done {
+			ps.step()
+		}
+		l.ready[i] = nil
+	}
+	l.ready = l.ready[:0]
 }
 
 func (l *loop) mark(ps *pollSession) {
