@@ -232,7 +232,7 @@ func (c *sockConn) LocalAddr() net.Addr {
 		case c.nc != nil:
 			c.laddr = c.nc.LocalAddr()
 		case !c.closed:
-			if sa, err := unix.Getsockname(c.fd); err == nil {
+			if sa, err := syscall.Getsockname(c.fd); err == nil {
 				c.laddr = sockaddrAddr(c.netw, sa)
 			}
 		}
@@ -258,12 +258,13 @@ func ignoringEINTR(f func() (int, error)) (int, error) {
 }
 
 // sockaddrAddr is the net.Addr of a socket address, as Go's net package
-// reports it.
-func sockaddrAddr(netw string, sa unix.Sockaddr) net.Addr {
+// reports it. The addresses come from package syscall: x/sys/unix asks
+// the kernel for the socket's protocol on every IPv4 address it decodes.
+func sockaddrAddr(netw string, sa syscall.Sockaddr) net.Addr {
 	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
+	case *syscall.SockaddrInet4:
 		return &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port}
-	case *unix.SockaddrInet6:
+	case *syscall.SockaddrInet6:
 		a := &net.TCPAddr{IP: sa.Addr[:], Port: sa.Port}
 		if sa.ZoneId != 0 {
 			if ifi, err := net.InterfaceByIndex(int(sa.ZoneId)); err == nil {
@@ -273,7 +274,7 @@ func sockaddrAddr(netw string, sa unix.Sockaddr) net.Addr {
 			}
 		}
 		return a
-	case *unix.SockaddrUnix:
+	case *syscall.SockaddrUnix:
 		return &net.UnixAddr{Name: sa.Name, Net: netw}
 	}
 	return nil
@@ -328,13 +329,13 @@ func newAccepter(ln net.Listener) accepter {
 
 func (a *sockAccepter) accept() (net.Conn, error) {
 	var nfd int
-	var sa unix.Sockaddr
+	var sa syscall.Sockaddr
 	var aerr error
 	err := a.rc.Read(func(fd uintptr) bool {
 		for {
-			nfd, sa, aerr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-			if aerr != unix.EINTR && aerr != unix.ECONNABORTED {
-				return aerr != unix.EAGAIN
+			nfd, sa, aerr = syscall.Accept4(int(fd), syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC)
+			if aerr != syscall.EINTR && aerr != syscall.ECONNABORTED {
+				return aerr != syscall.EAGAIN
 			}
 		}
 	})
