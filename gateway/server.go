@@ -209,9 +209,10 @@ func (s *Server) logger() *slog.Logger {
 }
 
 // Serve accepts connections on ln until StopAccepting or Shutdown is
-// called, or RunOnce or IdleTimeout ends it. (Closing ln is not enough: on
-// Linux, connections are accepted from a duplicate of its descriptor.) It then waits for
-// the open connections to finish and returns. A clean stop returns nil.
+// called, or RunOnce or IdleTimeout ends it, and closes ln then. (Closing
+// ln is not enough to stop it: on Linux, connections are accepted from a
+// duplicate of its descriptor.) It then waits for the open connections to
+// finish and returns. A clean stop returns nil.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.stopped {
