@@ -257,11 +257,7 @@ func takeSocket(c net.Conn) (int, error) {
 		if fd, ok := sc.take(); ok {
 			return fd, nil
 		}
-		nc, err := sc.poller()
-		if err != nil {
-			return -1, err
-		}
-		c = nc
+		return sc.dup()
 	}
 	return dupSocket(c)
 }

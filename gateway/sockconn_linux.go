@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"strconv"
@@ -15,8 +17,10 @@ import (
 
 // sockConn is an accepted socket kept out of Go's poller for as long as it
 // does not need it. Reads and writes are non-blocking system calls; the
-// first that would block moves the socket into the poller (a net.Conn made
-// from it), where it stays. A handshake whose request has arrived by the
+// first that would block moves the socket into the poller (an *os.File of
+// its descriptor, which unlike net.FileConn needs no duplicate, so that
+// running short of descriptors fails no connection there), where it
+// stays. A handshake whose request has arrived by the
 // time it is read, the usual case, thus never registers the socket with
 // the poller, which would also wake a thread for its first readiness, and
 // an event loop takes the descriptor itself instead of a duplicate.
@@ -25,8 +29,8 @@ import (
 // the descriptor never runs concurrently with its close.
 type sockConn struct {
 	mu       sync.Mutex
-	fd       int      // -1 once closed, taken, or moved into nc
-	nc       net.Conn // the socket in Go's poller, once a call would have blocked
+	fd       int      // -1 once closed or taken; f's once in the poller
+	f        *os.File // the socket in Go's poller, once a call would have blocked
 	closed   bool
 	taken    bool   // the descriptor went to an event loop: Close does nothing
 	netw     string // "tcp" or "unix"
@@ -39,7 +43,7 @@ type sockConn struct {
 // block moves the socket into Go's poller and waits there.
 func (c *sockConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
-	if c.nc == nil {
+	if c.f == nil {
 		if c.closed {
 			c.mu.Unlock()
 			return 0, c.opError("read", net.ErrClosed)
@@ -64,9 +68,10 @@ func (c *sockConn) Read(p []byte) (int, error) {
 			return 0, c.opError("read", err)
 		}
 	}
-	nc := c.nc
+	f := c.f
 	c.mu.Unlock()
-	return nc.Read(p)
+	n, err := f.Read(p)
+	return n, c.fileError("read", err)
 }
 
 // Write writes without blocking while the socket takes the bytes; the rest
@@ -74,7 +79,7 @@ func (c *sockConn) Read(p []byte) (int, error) {
 func (c *sockConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	done := 0
-	if c.nc == nil {
+	if c.f == nil {
 		if c.closed {
 			c.mu.Unlock()
 			return 0, c.opError("write", net.ErrClosed)
@@ -103,27 +108,50 @@ func (c *sockConn) Write(p []byte) (int, error) {
 			return done, c.opError("write", err)
 		}
 	}
-	nc := c.nc
+	f := c.f
 	c.mu.Unlock()
-	n, err := nc.Write(p[done:])
-	return done + n, err
+	n, err := f.Write(p[done:])
+	return done + n, c.fileError("write", err)
 }
 
-// joinPoller moves the descriptor into Go's poller as c.nc, with c's
+// joinPoller moves the descriptor into Go's poller as c.f, with c's
 // deadlines. Called with c.mu held.
 func (c *sockConn) joinPoller() error {
+	// The descriptor is non-blocking: os.NewFile puts it in the poller.
 	f := os.NewFile(uintptr(c.fd), "socket")
-	nc, err := net.FileConn(f) // a duplicate, in the poller
-	f.Close()
-	c.fd = -1
-	if err != nil {
-		c.closed = true
+	if err := f.SetReadDeadline(c.rdl); err != nil {
+		// Not pollable after all (the poller refused it): no deadline
+		// would hold, and a read could block a thread for ever.
+		f.Close()
+		c.fd, c.closed = -1, true
 		return fmt.Errorf("socket into Go's poller: %w", err)
 	}
-	nc.SetReadDeadline(c.rdl)
-	nc.SetWriteDeadline(c.wdl)
-	c.nc = nc
+	f.SetWriteDeadline(c.wdl)
+	c.f = f
 	return nil
+}
+
+// fileError is err from c.f as a net.Conn reports it.
+func (c *sockConn) fileError(op string, err error) error {
+	if err == nil || err == io.EOF {
+		return err
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	switch {
+	case errors.Is(err, os.ErrClosed):
+		err = net.ErrClosed
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		err = os.ErrDeadlineExceeded
+	default:
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			err = os.NewSyscallError(op, errno)
+		}
+	}
+	return c.opError(op, err)
 }
 
 // take hands the descriptor over to the caller, who closes it; c is then
@@ -131,35 +159,53 @@ func (c *sockConn) joinPoller() error {
 func (c *sockConn) take() (fd int, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.nc != nil || c.closed {
+	if c.f != nil || c.closed {
 		return -1, false
 	}
 	fd, c.fd, c.closed, c.taken = c.fd, -1, true, true
 	return fd, true
 }
 
-// poller returns the socket's net.Conn in Go's poller, moving it there if
-// needed.
-func (c *sockConn) poller() (net.Conn, error) {
+// dup returns a duplicate of the descriptor, which shares its open file
+// (non-blocking, too).
+func (c *sockConn) dup() (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.nc == nil {
-		if c.closed {
-			return nil, net.ErrClosed
-		}
-		if err := c.joinPoller(); err != nil {
-			return nil, err
-		}
+	nfd := -1
+	err := c.control(func(fd int) (err error) {
+		nfd, err = unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+		return os.NewSyscallError("fcntl", err)
+	})
+	return nfd, err
+}
+
+// control runs fn on the descriptor, unless c is closed. Called with c.mu
+// held.
+func (c *sockConn) control(fn func(fd int) error) error {
+	switch {
+	case c.closed:
+		return net.ErrClosed
+	case c.f == nil:
+		return fn(c.fd)
 	}
-	return c.nc, nil
+	// Not c.f.Fd(), which would make the descriptor blocking.
+	rc, err := c.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
 }
 
 func (c *sockConn) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.nc != nil {
+	if c.f != nil {
 		c.closed = true
-		return c.nc.Close()
+		return c.fileError("close", c.f.Close())
 	}
 	switch {
 	case c.taken:
@@ -180,17 +226,11 @@ func (c *sockConn) Close() error {
 func (c *sockConn) CloseWrite() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.nc != nil {
-		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
-			return cw.CloseWrite()
-		}
-		return nil
-	}
-	if c.closed {
-		return c.opError("close", net.ErrClosed)
-	}
-	if err := unix.Shutdown(c.fd, unix.SHUT_WR); err != nil {
-		return c.opError("close", os.NewSyscallError("shutdown", err))
+	err := c.control(func(fd int) error {
+		return os.NewSyscallError("shutdown", unix.Shutdown(fd, unix.SHUT_WR))
+	})
+	if err != nil {
+		return c.opError("close", err)
 	}
 	return nil
 }
@@ -203,14 +243,14 @@ func (c *sockConn) setDeadline(t time.Time, read, write bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
-	case c.nc != nil && read && write:
-		return c.nc.SetDeadline(t)
-	case c.nc != nil && read:
-		return c.nc.SetReadDeadline(t)
-	case c.nc != nil:
-		return c.nc.SetWriteDeadline(t)
 	case c.closed:
 		return c.opError("set deadline", net.ErrClosed)
+	case c.f != nil && read && write:
+		return c.fileError("set deadline", c.f.SetDeadline(t))
+	case c.f != nil && read:
+		return c.fileError("set deadline", c.f.SetReadDeadline(t))
+	case c.f != nil:
+		return c.fileError("set deadline", c.f.SetWriteDeadline(t))
 	}
 	if read {
 		c.rdl = t
@@ -228,14 +268,13 @@ func (c *sockConn) LocalAddr() net.Addr {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.laddr == nil {
-		switch {
-		case c.nc != nil:
-			c.laddr = c.nc.LocalAddr()
-		case !c.closed:
-			if sa, err := syscall.Getsockname(c.fd); err == nil {
+		c.control(func(fd int) error {
+			sa, err := syscall.Getsockname(fd)
+			if err == nil {
 				c.laddr = sockaddrAddr(c.netw, sa)
 			}
-		}
+			return err
+		})
 	}
 	return c.laddr
 }

@@ -51,7 +51,7 @@ func acceptPair(t *testing.T, network string) (*sockConn, net.Conn) {
 func inPoller(c *sockConn) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.nc != nil
+	return c.f != nil
 }
 
 func TestSockConnStaysOutOfPollerWhileNothingBlocks(t *testing.T) {
@@ -109,11 +109,33 @@ func TestSockConnStaysOutOfPollerWhileNothingBlocks(t *testing.T) {
 	}
 }
 
+// lowestFreeFD is the number the next descriptor would get.
+func lowestFreeFD(t *testing.T) int {
+	t.Helper()
+	fd, err := unix.Dup(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	return fd
+}
+
 func TestSockConnJoinsPollerAndKeepsDeadline(t *testing.T) {
 	c, cl := acceptPair(t, "tcp4")
 	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	buf := make([]byte, 16)
+	// Joining the poller takes no descriptor: with none left, it must work.
+	var lim unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	low := lim
+	low.Cur = uint64(lowestFreeFD(t)) // every new descriptor is over the limit
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
 	_, err := c.Read(buf)
+	unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
 	var ne net.Error
 	if !errors.As(err, &ne) || !ne.Timeout() || !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Read with nothing to read: %v, want a timeout", err)
@@ -223,7 +245,11 @@ func TestSockConnCloseWrite(t *testing.T) {
 	for _, inPoll := range []bool{false, true} {
 		c, cl := acceptPair(t, "tcp4")
 		if inPoll {
-			c.poller()
+			c.SetReadDeadline(time.Now().Add(time.Millisecond))
+			c.Read(make([]byte, 1)) // nothing to read: joins the poller
+			if !inPoller(c) {
+				t.Fatal("not in the poller")
+			}
 		}
 		if err := c.CloseWrite(); err != nil {
 			t.Fatal(err)
