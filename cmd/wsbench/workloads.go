@@ -55,6 +55,9 @@ var workloads = []workload{
 	{key: "sessions", title: "sessions/s (connect, upgrade, round trip, close; 4 clients)", unit: "/s", higher: true,
 		target: func(b *backends) string { return b.echo.Addr().String() },
 		run:    runSessions},
+	{key: "session-cpu", title: "CPU per session, one client at a time (connect, upgrade, round trip, close)", unit: "µs",
+		target: func(b *backends) string { return b.echo.Addr().String() },
+		run:    runSessionCPU},
 	{key: "idle", title: "memory per idle session (PSS)", unit: "KB",
 		target: func(b *backends) string { return b.echo.Addr().String() },
 		run:    runIdle},
@@ -203,6 +206,32 @@ func runSessions(e *env, p *proxyProc) (measure, error) {
 	}
 	return measure{value: float64(ok.Load()) / d.Seconds(),
 		extra: map[string]string{"CPU/session": fmt.Sprintf("%.0f µs", float64(cpu.Microseconds())/float64(max(ok.Load(), 1)))}}, nil
+}
+
+// runSessionCPU opens sessions one after the other and reports the proxy's
+// CPU time per session. With one client the machine is not saturated, so,
+// unlike sessions per second, the figure is the proxy's own cost, not
+// moved by what the client spends on WebSocket.
+func runSessionCPU(e *env, p *proxyProc) (measure, error) {
+	n, warm := max(int(3000*e.scale), 100), 100
+	if p.spec.forks {
+		n, warm = max(int(200*min(e.scale, 1)), 20), 10
+	}
+	for range warm {
+		if err := oneSession(p); err != nil {
+			return measure{}, err
+		}
+	}
+	cpu0, t0 := treeCPU(p.pid()), time.Now()
+	for range n {
+		if err := oneSession(p); err != nil {
+			return measure{}, err
+		}
+	}
+	d := time.Since(t0)
+	cpu := treeCPU(p.pid()) - cpu0
+	return measure{value: float64(cpu.Microseconds()) / float64(n),
+		extra: map[string]string{"sessions": fmt.Sprint(n), "rate": fmt.Sprintf("%.0f/s", float64(n)/d.Seconds())}}, nil
 }
 
 // idleSessions is how many sessions the idle-memory workload opens: 5,000,
