@@ -44,13 +44,9 @@ type sockConn struct {
 func (c *sockConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	if c.f == nil {
-		if c.closed {
+		if err := c.unusable("read", c.rdl); err != nil {
 			c.mu.Unlock()
-			return 0, c.opError("read", net.ErrClosed)
-		}
-		if past(c.rdl) {
-			c.mu.Unlock()
-			return 0, c.opError("read", os.ErrDeadlineExceeded)
+			return 0, err
 		}
 		n, err := ignoringEINTR(func() (int, error) { return nbRead(c.fd, p) })
 		if err != unix.EAGAIN {
@@ -80,13 +76,9 @@ func (c *sockConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	done := 0
 	if c.f == nil {
-		if c.closed {
+		if err := c.unusable("write", c.wdl); err != nil {
 			c.mu.Unlock()
-			return 0, c.opError("write", net.ErrClosed)
-		}
-		if past(c.wdl) {
-			c.mu.Unlock()
-			return 0, c.opError("write", os.ErrDeadlineExceeded)
+			return 0, err
 		}
 		for done < len(p) {
 			n, err := ignoringEINTR(func() (int, error) { return nbWrite(c.fd, p[done:]) })
@@ -112,6 +104,18 @@ func (c *sockConn) Write(p []byte) (int, error) {
 	c.mu.Unlock()
 	n, err := f.Write(p[done:])
 	return done + n, c.fileError("write", err)
+}
+
+// unusable is why a system call cannot be made for op: c is closed, or
+// its deadline dl has passed. Called with c.mu held.
+func (c *sockConn) unusable(op string, dl time.Time) error {
+	switch {
+	case c.closed:
+		return c.opError(op, net.ErrClosed)
+	case past(dl):
+		return c.opError(op, os.ErrDeadlineExceeded)
+	}
+	return nil
 }
 
 // joinPoller moves the descriptor into Go's poller as c.f, with c's
