@@ -140,13 +140,5 @@ func waitConnected(fd int, deadline time.Time) (int, error) {
 	if cerr != nil {
 		return -1, os.NewSyscallError("connect", cerr)
 	}
-	var dup int
-	var derr error
-	if err := rc.Control(func(s uintptr) { dup, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0) }); err != nil {
-		return -1, err
-	}
-	if derr != nil {
-		return -1, os.NewSyscallError("fcntl", derr)
-	}
-	return dup, nil
+	return dupRaw(rc)
 }

@@ -269,17 +269,27 @@ func dupSocket(c net.Conn) (int, error) {
 	if err != nil {
 		return -1, err
 	}
+	return dupRaw(rc)
+}
+
+// dupRaw duplicates the descriptor behind rc.
+func dupRaw(rc syscall.RawConn) (int, error) {
 	fd := -1
 	var derr error
-	if err := rc.Control(func(s uintptr) {
-		fd, derr = unix.FcntlInt(s, unix.F_DUPFD_CLOEXEC, 0)
-	}); err != nil {
+	if err := rc.Control(func(s uintptr) { fd, derr = dupFD(int(s)) }); err != nil {
 		return -1, err
 	}
-	if derr != nil {
-		return -1, os.NewSyscallError("fcntl", derr)
+	return fd, derr
+}
+
+// dupFD duplicates fd, close-on-exec. The duplicate shares fd's open file:
+// it is non-blocking if fd is.
+func dupFD(fd int) (int, error) {
+	nfd, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1, os.NewSyscallError("fcntl", err)
 	}
-	return fd, nil
+	return nfd, nil
 }
 
 func (ps *pollSession) goAway(code ws.StatusCode, reason string) {

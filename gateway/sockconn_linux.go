@@ -177,8 +177,8 @@ func (c *sockConn) dup() (int, error) {
 	defer c.mu.Unlock()
 	nfd := -1
 	err := c.control(func(fd int) (err error) {
-		nfd, err = unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 0)
-		return os.NewSyscallError("fcntl", err)
+		nfd, err = dupFD(fd)
+		return err
 	})
 	return nfd, err
 }
