@@ -122,9 +122,8 @@ type loop struct {
 	pipes []pipePair
 
 	events  []unix.EpollEvent
-	nev     int
-	everr   error
-	drained bool // the last epoll_wait emptied the ready list
+	everr   error // why epoll_wait failed, for run
+	drained bool  // the last epoll_wait emptied the ready list
 }
 
 func newLoop(r *reactor) (*loop, error) {
@@ -212,26 +211,27 @@ func (l *loop) rounds(fd uintptr) bool {
 			l.drained = false
 			return false
 		}
-		l.nev, l.everr = nbEpollWait(int(fd), l.events)
+		n, err := nbEpollWait(int(fd), l.events)
 		switch {
-		case l.everr == unix.EINTR:
-			l.nev, l.everr = 0, nil
-		case l.everr != nil:
+		case err == unix.EINTR:
+			n = 0
+		case err != nil:
+			l.everr = err // for run
 			return true
 		}
-		l.drained = l.nev > 0 && l.nev < len(l.events)
-		if l.nev == 0 && len(l.again) == 0 {
+		l.drained = n > 0 && n < len(l.events)
+		if n == 0 && len(l.again) == 0 {
 			return false
 		}
-		l.round()
+		l.round(l.events[:n])
 		if l.stopping && l.sessions() == 0 {
 			return true
 		}
 	}
 }
 
-// round handles the events collected and the sessions with more to do.
-func (l *loop) round() {
+// round handles events and the sessions with more to do.
+func (l *loop) round(events []unix.EpollEvent) {
 	l.now = time.Now()
 	for _, ps := range l.again {
 		l.mark(ps)
@@ -240,7 +240,7 @@ func (l *loop) round() {
 	l.again = l.again[:0]
 	queued := false
 	l.mu.Lock() // sessions are registered from other goroutines
-	for _, ev := range l.events[:l.nev] {
+	for _, ev := range events {
 		if ev.Fd < 0 {
 			queued = true
 			continue
