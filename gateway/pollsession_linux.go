@@ -29,7 +29,7 @@ type pollSession struct {
 	l        *loop
 	slot     int32
 	gen      uint32
-	cfd, tfd int       // the client's and the target's sockets, duplicated from their net.Conns
+	cfd, tfd int       // the client's and the target's sockets, the loop's own (takeSocket, dialSocket)
 	tc       *tls.Conn // a wss:// session's TLS, over tls; nil for ws://
 	tls      *loopTLS
 	marked   bool

@@ -19,11 +19,11 @@ import (
 // does not need it. Reads and writes are non-blocking system calls; the
 // first that would block moves the socket into the poller (an *os.File of
 // its descriptor, which unlike net.FileConn needs no duplicate, so that
-// running short of descriptors fails no connection there), where it
-// stays. A handshake whose request has arrived by the
-// time it is read, the usual case, thus never registers the socket with
-// the poller, which would also wake a thread for its first readiness, and
-// an event loop takes the descriptor itself instead of a duplicate.
+// running short of descriptors fails no connection there), where it stays.
+// A handshake whose request has arrived by the time it is read, the usual
+// case, thus never registers the socket with the poller, which would also
+// wake a thread for its first readiness, and an event loop takes the
+// descriptor itself instead of a duplicate.
 //
 // Its methods are safe to call from several goroutines; a system call on
 // the descriptor never runs concurrently with its close.
