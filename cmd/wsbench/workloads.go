@@ -217,21 +217,27 @@ func runSessionCPU(e *env, p *proxyProc) (measure, error) {
 	if p.spec.forks {
 		n, warm = max(int(200*min(e.scale, 1)), 20), 10
 	}
-	for range warm {
-		if err := oneSession(p); err != nil {
-			return measure{}, err
-		}
+	if err := sessionsInARow(p, warm); err != nil {
+		return measure{}, err
 	}
 	cpu0, t0 := treeCPU(p.pid()), time.Now()
-	for range n {
-		if err := oneSession(p); err != nil {
-			return measure{}, err
-		}
+	if err := sessionsInARow(p, n); err != nil {
+		return measure{}, err
 	}
 	d := time.Since(t0)
 	cpu := treeCPU(p.pid()) - cpu0
 	return measure{value: float64(cpu.Microseconds()) / float64(n),
 		extra: map[string]string{"sessions": fmt.Sprint(n), "rate": fmt.Sprintf("%.0f/s", float64(n)/d.Seconds())}}, nil
+}
+
+// sessionsInARow runs n sessions one after the other.
+func sessionsInARow(p *proxyProc, n int) error {
+	for range n {
+		if err := oneSession(p); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // idleSessions is how many sessions the idle-memory workload opens: 5,000,
