@@ -214,22 +214,3 @@ func BenchmarkSession(b *testing.B) {
 		})
 	}
 }
-
-// BenchmarkFrameParser parses and unmasks 64 KiB client frames.
-func BenchmarkFrameParser(b *testing.B) {
-	frame := clientFrame(true, ws.OpBinary, make([]byte, benchChunk))
-	buf := make([]byte, len(frame))
-	b.SetBytes(benchChunk)
-	b.ReportAllocs()
-	fp := newFrameParser(DefaultMaxFrameSize, nil)
-	for range b.N {
-		copy(buf, frame)
-		for p := buf; len(p) > 0; {
-			_, used, _, _, _, err := fp.next(p)
-			if err != nil {
-				b.Fatal(err)
-			}
-			p = p[used:]
-		}
-	}
-}

@@ -60,10 +60,9 @@ func FuzzClientFrames(f *testing.F) {
 		s := &Server{Logger: quietLogger(), MaxFrameSize: 1 << 16, CloseTimeout: 50 * time.Millisecond}
 		client, server := net.Pipe()
 		ss := newSession(s, server, bufioReader(server), "", Endpoint{}, s.Logger)
-		ss.target = targetSide
 		done := make(chan struct{})
 		go func() {
-			ss.copyToTarget()
+			relayGoroutines(ss, targetSide)
 			server.Close()
 			close(done)
 		}()

@@ -331,15 +331,4 @@ func TestShutdownClosesSessions(t *testing.T) {
 	}
 }
 
-func TestHeaderLen(t *testing.T) {
-	for _, n := range []int{0, 1, 125, 126, 127, 65535, 65536, 1 << 20} {
-		buf := make([]byte, frameHeadroom+n)
-		putHeader(buf[frameHeadroom-headerLen(n):frameHeadroom], ws.OpBinary, n)
-		h, err := ws.ReadHeader(bytes.NewReader(buf[frameHeadroom-headerLen(n):]))
-		if err != nil || h.Length != int64(n) || !h.Fin || h.OpCode != ws.OpBinary {
-			t.Fatalf("n=%d: header %+v, %v", n, h, err)
-		}
-	}
-}
-
 func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }

@@ -6,7 +6,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/gobwas/ws"
+	"github.com/websockify-go/websockify/gateway/internal/core"
 	"golang.org/x/sys/unix"
 )
 
@@ -15,7 +15,7 @@ import (
 
 // clientPending reports whether frames wait to be written to the client.
 func (ps *pollSession) clientPending() bool {
-	return ps.pipeN > 0 || ps.pull > 0 || ps.tA < ps.tB || len(ps.cout) > 0 || (ps.tls != nil && ps.tls.pending())
+	return ps.pipeN > 0 || ps.pull > 0 || ps.tA < ps.tB || len(ps.core.Pending()) > 0 || (ps.tls != nil && ps.tls.pending())
 }
 
 // flushClient writes the frame in flight, then the queued control frames.
@@ -28,7 +28,7 @@ func (ps *pollSession) flushClient() (progress bool) {
 		fromTB
 		fromCout
 	)
-	for ps.cOut && !ps.clientDead {
+	for ps.cOut && !ps.core.ClientDead() {
 		var n, from int
 		var err error
 		switch {
@@ -43,9 +43,9 @@ func (ps *pollSession) flushClient() (progress bool) {
 		case ps.tA < ps.tB:
 			from = fromTB
 			n, err = ps.writeClient((*ps.tb)[ps.tA:ps.tB])
-		case len(ps.cout) > 0:
+		case len(ps.core.Pending()) > 0:
 			from = fromCout
-			n, err = ps.writeClient(ps.cout)
+			n, err = ps.writeClient(ps.core.Pending())
 		default:
 			return progress
 		}
@@ -82,7 +82,7 @@ func (ps *pollSession) flushClient() (progress bool) {
 				}
 			}
 		case fromTLS:
-			if !ps.tls.pending() && ps.tA == ps.tB && len(ps.cout) == 0 {
+			if !ps.tls.pending() && ps.tA == ps.tB && len(ps.core.Pending()) == 0 {
 				ps.writeBy = time.Time{}
 			}
 		case fromTB:
@@ -91,13 +91,8 @@ func (ps *pollSession) flushClient() (progress bool) {
 				ps.frameSent()
 			}
 		default:
-			if n < len(ps.cout) {
-				ps.cout = ps.cout[:copy(ps.cout, ps.cout[n:])]
-			} else {
-				ps.cout = ps.cout[:0]
-				if cap(ps.cout) > 1024 {
-					ps.cout = nil
-				}
+			ps.core.Sent(n)
+			if len(ps.core.Pending()) == 0 {
 				ps.writeBy = time.Time{}
 			}
 		}
@@ -127,46 +122,47 @@ func (e *tlsWriteError) Unwrap() error { return e.err }
 
 func (ps *pollSession) frameSent() {
 	ps.writeBy = time.Time{}
-	ps.ss.traffic.put("<")
+	ps.core.FrameSent()
 }
 
 func (ps *pollSession) releaseTB() {
-	if ps.tb != nil {
-		if ps.l.tbuf == nil {
-			ps.l.tbuf = ps.tb
-		} else {
-			bufPool.Put(ps.tb)
-		}
+	switch {
+	case ps.tb == nil:
+	case ps.tbPool == &bufPool && ps.l.tbuf == nil:
+		ps.l.tbuf = ps.tb
+	default:
+		ps.tbPool.Put(ps.tb)
 	}
-	ps.tb, ps.tA, ps.tB = nil, 0, 0
+	ps.tb, ps.tbPool, ps.tA, ps.tB = nil, nil, 0, 0
 }
 
-// clientWriteFailed drops the client as copyToClient does when a write
-// fails: what the target sends from now on is read and discarded.
+// clientWriteFailed drops the client as the goroutine relay does when a
+// write fails: what the target sends from now on is read and discarded.
 func (ps *pollSession) clientWriteFailed(err error) {
-	if ps.clientDead {
+	if ps.core.ClientDead() {
 		return
 	}
 	ps.ss.log.Debug("write to client failed", "err", err)
-	ps.clientDead, ps.discard = true, true
+	ps.core.ClientWriteFailed(err)
 	unix.Shutdown(ps.cfd, unix.SHUT_RDWR)
 	ps.releaseTB()
 	ps.dropPipe()
 	if ps.tls != nil {
 		ps.tls.release()
 	}
-	ps.cout, ps.writeBy = nil, time.Time{}
-	ps.endClient(err)
+	ps.writeBy = time.Time{}
 }
 
-// readClient reads and parses client frames while the target takes their
-// payloads and no control frame waits for the client.
+// readClient reads client bytes and hands them to core while the target
+// takes their payloads and no control frame waits for the client.
 func (ps *pollSession) readClient() bool {
-	if ps.clientDone || ps.in != nil || len(ps.cout) > 0 || (!ps.cIn && ps.pending == nil) {
+	c := ps.core
+	if c.ClientDone() || ps.in != nil || len(c.Pending()) > 0 || (!ps.cIn && ps.pending == nil) {
 		return false
 	}
 	ib := ps.l.clientBuf()
-	buf := ib.b
+	const h = core.ClientHeadroom
+	buf := ib.b[h:]
 	var n int
 	if ps.pending != nil {
 		n = copy(buf, ps.pending)
@@ -175,7 +171,7 @@ func (ps *pollSession) readClient() bool {
 		}
 	} else {
 		if ps.slowTarget {
-			buf = buf[:slowReadSize]
+			buf = buf[:slowReadSize-h]
 		}
 		var err error
 		if ps.tls != nil {
@@ -193,10 +189,10 @@ func (ps *pollSession) readClient() bool {
 			if _, ok := err.(unix.Errno); ok {
 				err = os.NewSyscallError("read", err)
 			}
-			ps.endClient(err)
+			c.ClientEnded(err)
 			return true
 		case n == 0:
-			ps.endClient(ps.fp.eof())
+			c.ClientEnded(io.EOF)
 			return true
 		case n < len(buf) && !ps.cHup && ps.tls == nil:
 			// Drained: more data brings a new edge. (crypto/tls may hold
@@ -204,36 +200,18 @@ func (ps *pollSession) readClient() bool {
 			// TLS session is drained.)
 			ps.cIn = false
 		}
-		ps.lastRead = ps.l.now
 	}
-
-	for off := 0; off < n && !ps.clientDone; {
-		what, used, h, data, msgEnd, err := ps.fp.next(buf[off:n])
+	c.Received(ps.l.now)
+	in := ib.b[:h+n]
+	for off := h; off < len(in) && !c.ClientDone(); {
+		used, data := c.Client(in, off)
 		off += used
-		if err != nil {
-			ps.failClient(err)
-			break
-		}
-		switch what {
-		case parsedData:
-			if len(data) > 0 {
-				ib.add(off-len(data), off)
-			}
-			if msgEnd {
-				ps.ss.traffic.put("}")
-			}
-		case parsedControl:
-			if err := ps.handleControl(h, data); err != nil {
-				ps.failClient(err)
-			}
+		if len(data) > 0 {
+			a := cap(in) - cap(data)
+			ib.add(a, a+len(data))
 		}
 	}
 	if ib.pending() {
-		if rec := ps.ss.rec; rec != nil {
-			for _, sp := range ib.spans {
-				rec.ClientData(buf[sp.a:sp.b])
-			}
-		}
 		ps.in, ps.l.cbuf = ib, nil
 		ps.flushTarget()
 		if ps.in == nil {
@@ -241,88 +219,6 @@ func (ps *pollSession) readClient() bool {
 		}
 	}
 	return true
-}
-
-// eof is the error for the client's end of stream, as wsutil.Reader
-// reports it: unexpected inside a frame or a fragmented message.
-func (fp *frameParser) eof() error {
-	if fp.in || fp.hdrN > 0 || fp.state.Fragmented() {
-		return io.ErrUnexpectedEOF
-	}
-	return io.EOF
-}
-
-// handleControl answers a client control frame as session.handleControl
-// does.
-func (ps *pollSession) handleControl(h ws.Header, payload []byte) error {
-	switch h.OpCode {
-	case ws.OpPing:
-		if !ps.closeSent {
-			ps.queueControl(ws.OpPong, payload)
-		}
-	case ws.OpClose:
-		code, reason, err := parseClose(payload)
-		if err != nil {
-			return err
-		}
-		ps.ss.closeCode, ps.ss.closeReason = code, reason
-		if !ps.closeSent {
-			ps.sendClose(code, reason) // the echo
-		}
-		return errPeerClosed
-	}
-	return nil
-}
-
-func (ps *pollSession) queueControl(op ws.OpCode, payload []byte) {
-	var h [frameHeadroom]byte
-	hl := headerLen(len(payload))
-	putHeader(h[:hl], op, len(payload))
-	ps.cout = append(append(ps.cout, h[:hl]...), payload...)
-}
-
-func (ps *pollSession) sendClose(code ws.StatusCode, reason string) {
-	var body []byte
-	if code != 0 {
-		body = ws.NewCloseFrameBody(code, reason[:min(len(reason), ws.MaxControlFramePayloadSize-2)])
-	}
-	ps.closeSent = true
-	if !ps.clientDead && !ps.lingering && !ps.clientClosed {
-		ps.queueControl(ws.OpClose, body)
-	}
-}
-
-// closeWith sends our close frame once and gives the client CloseTimeout
-// to answer it, as session.closeWith does.
-func (ps *pollSession) closeWith(code ws.StatusCode, reason string) {
-	if ps.closeSent {
-		return
-	}
-	ps.sendClose(code, reason)
-	if ps.closingBy.IsZero() && !ps.clientDead {
-		ps.closingBy = ps.l.now.Add(ps.ss.srv.closeTimeout())
-	}
-}
-
-// failClient ends reading the client after a bad frame, with the close
-// frame the error calls for (session.failRead).
-func (ps *pollSession) failClient(err error) {
-	if ce := closeErrorFor(err); ce != nil {
-		ps.closeWith(ce.code, ce.reason)
-		err = ce
-	}
-	ps.endClient(err)
-}
-
-// endClient stops reading client frames; the target is half-closed once it
-// has taken what the client sent.
-func (ps *pollSession) endClient(err error) {
-	if ps.clientDone {
-		return
-	}
-	ps.clientDone = true
-	ps.pending = nil
-	ps.ss.logEnd(err, ps.closeSent)
 }
 
 // readTLS reads a TLS session's plaintext into buf, up to when the socket

@@ -2,12 +2,14 @@ package gateway
 
 import (
 	"crypto/tls"
+	"sync"
 	"net"
 	"os"
 	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/websockify-go/websockify/gateway/internal/core"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,6 +28,7 @@ import (
 // client must read before more of its input is read.
 type pollSession struct {
 	ss       *session
+	core     *core.Session // ss.core, the loop's once the session is registered
 	l        *loop
 	slot     int32
 	gen      uint32
@@ -45,36 +48,33 @@ type pollSession struct {
 	cHup, tHup           bool
 
 	// client → target
-	fp         frameParser
 	pending    []byte // client bytes read along with the handshake
 	in         *inBuf // holds target-bound bytes not yet written, or nil
-	clientDone bool   // client frames are no longer read
 	slowTarget bool   // the target pushed back lately: small client reads
 	targetShut bool   // the target has been half-closed
+	logged     bool   // the end of client input has been logged
 
-	// target → client: at most one data frame in flight, then cout.
-	tb           *[]byte // holds the data frame being written, or nil
+	// target → client: at most one data frame in flight, then core's
+	// control frames.
+	tb           *[]byte    // holds the data frame being written, or nil
+	tbPool       *sync.Pool // where tb goes back
 	tA, tB       int
-	canSplice    bool // both sockets TCP and nothing to record
-	splicing     bool // target bytes go to the client through pipe (splice.go)
+	canSplice    bool // both sockets TCP, binary frames and nothing to record
+	splicing     bool // target bytes go to the client through pipe (splice_linux.go)
 	slowClient   bool // the client pushed back lately: one frame per splice
 	pipe         pipePair
-	pipeN        int    // frame bytes in pipe: headers and payloads
-	pipeFrames   int    // whole frames in pipe
-	pull         int    // payload bytes of the last frame in pipe still in the target socket
-	cout         []byte // control frames, written after the data frame
-	targetDone   bool   // the target is no longer read
-	discard      bool   // target bytes are dropped: the client failed or we closed
-	closeSent    bool
-	clientDead   bool // a write to the client failed
+	pipeN        int  // frame bytes in pipe: headers and payloads
+	pipeFrames   int  // whole frames in pipe
+	pull         int  // payload bytes of the last frame in pipe still in the target socket
 	lingering    bool // the client side is done: waiting for the client's FIN
 	lingerLeft   int
 	clientClosed bool // the client's socket is closed (cfd is -1)
 
-	// Deadlines, zero when not set.
-	lastRead, nextPing, closingBy, writeBy, drainBy, lingerBy time.Time
-	timer                                                     *time.Timer
-	timerAt                                                   time.Time
+	// The driver's own deadlines, zero when not set; core holds the
+	// session's.
+	writeBy, drainBy, lingerBy time.Time
+	timer                      *time.Timer
+	timerAt                    time.Time
 }
 
 // stepRounds bounds the work of one session per loop iteration, so that
@@ -92,7 +92,7 @@ const spliceMin = 32 << 10
 const timerSlack = 2 * time.Millisecond
 
 // errTimedOut stands for a passed deadline, as a net.Conn reports one.
-var errTimedOut = os.ErrDeadlineExceeded
+var errTimedOut = core.ErrTimedOut
 
 // loopConn is a session's client connection as an event loop takes it.
 type loopConn struct {
@@ -103,11 +103,8 @@ type loopConn struct {
 
 // loopClient reports whether ss's client can be relayed by an event loop:
 // a plain socket, or TLS over one, with nothing read ahead of the loop but
-// buffered bytes, speaking binary frames, and event loops running.
+// buffered bytes, and event loops running.
 func (s *Server) loopClient(ss *session) (loopConn, bool) {
-	if ss.base64 {
-		return loopConn{}, false
-	}
 	var lc loopConn
 	if tc, pc, ok := loopTLSClient(ss.client); ok {
 		lc = loopConn{raw: pc.Conn, pc: pc, tc: tc}
@@ -171,13 +168,18 @@ func (s *Server) dialOnLoop(ss *session) (target net.Conn, handedOff bool, err e
 }
 
 // handOff gives ss, with the target socket tfd, to an event loop, which
-// then owns tfd and the client connection; false leaves both to the
-// caller.
+// then owns tfd, the client connection and ss.core; false leaves all three
+// to the caller. It happens once, before any byte is relayed: a session
+// lives on one driver from start to end.
 func (s *Server) handOff(ss *session, lc loopConn, tfd int, tcp bool) bool {
 	r := s.eventLoops()
 	if r == nil {
 		return false
 	}
+	// ss.mu is held until the loop owns the session, so that a close asked
+	// for meanwhile (closeWith) happens before it, or reaches the loop.
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
 	cfd, err := takeSocket(lc.raw)
 	if err != nil {
 		ss.log.Debug("relaying with goroutines", "err", err)
@@ -185,21 +187,19 @@ func (s *Server) handOff(ss *session, lc loopConn, tfd int, tcp bool) bool {
 	}
 	ps := &pollSession{
 		ss:        ss,
+		core:      &ss.core,
 		l:         r.pick(),
 		cfd:       cfd,
 		tfd:       tfd,
-		fp:        newFrameParser(s.maxFrameSize(), ss.checkDataOp),
-		canSplice: isTCP(lc.raw) && tcp && ss.rec == nil && lc.tc == nil,
+		canSplice: isTCP(lc.raw) && tcp && lc.tc == nil && !ss.core.Base64() && !ss.core.Recording(),
+		cOut:      true,
+		tOut:      true, // both sockets count as writable until a write says otherwise
 	}
 	if n := ss.br.Buffered(); n > 0 {
 		p, _ := ss.br.Peek(n)
 		ps.pending = append([]byte(nil), p...)
 	}
 	ss.br = nil // the loop reads the socket itself from now on
-	ss.deadlineMu.Lock()
-	ps.closingBy = ss.closingBy
-	ss.deadlineMu.Unlock()
-	ps.start(time.Now())
 	if lc.tc != nil {
 		// crypto/tls goes on over the loop's descriptor. It may hold
 		// records read already: the session reads it until it would block.
@@ -208,13 +208,11 @@ func (s *Server) handOff(ss *session, lc loopConn, tfd int, tcp bool) bool {
 		lc.pc.Conn = ps.tls
 		ps.cIn = true
 	}
-	ss.w.mu.Lock()
-	ps.closeSent = ss.w.closeSent
 	// Once registered, ps belongs to the loop: decide before.
-	kick := ps.pending != nil || ps.closeSent || s.Heartbeat > 0 || ps.tls != nil
+	kick := ps.pending != nil || len(ss.core.Pending()) > 0 || !ss.core.Deadline().IsZero() || ps.tls != nil
 	l := ps.l
+	ss.drv = ps
 	err = l.register(ps)
-	ss.w.loop = ps
 	switch {
 	case err != nil:
 		// The loop may have seen one socket already: the session is its to
@@ -222,9 +220,8 @@ func (s *Server) handOff(ss *session, lc loopConn, tfd int, tcp bool) bool {
 		ss.log.Warn("event loop refused the session", "err", err)
 		l.post(loopMsg{kind: msgAbort, ps: ps})
 	case kick:
-		l.post(loopMsg{kind: msgStep, ps: ps}) // under w.mu: before any goAway
+		l.post(loopMsg{kind: msgStep, ps: ps})
 	}
-	ss.w.mu.Unlock()
 	// A duplicate keeps the socket open; closing the original takes it out
 	// of Go's poller, which would otherwise wake up for every packet too. A
 	// socket taken whole has closed its sockConn already.
@@ -292,24 +289,14 @@ func dupFD(fd int) (int, error) {
 	return nfd, nil
 }
 
-func (ps *pollSession) goAway(code ws.StatusCode, reason string) {
+// close sends our close frame, on the loop.
+func (ps *pollSession) close(code ws.StatusCode, reason string) {
 	ps.l.post(loopMsg{kind: msgClose, ps: ps, code: code, reason: reason})
 }
 
 func (ps *pollSession) abort() { ps.l.post(loopMsg{kind: msgAbort, ps: ps}) }
 
 func (ps *pollSession) fire() { ps.l.post(loopMsg{kind: msgTimer, ps: ps}) }
-
-// start sets up a new session before the loop sees it. Both sockets count
-// as writable until a write says otherwise; readable ones report an event
-// when added to the epoll set.
-func (ps *pollSession) start(now time.Time) {
-	ps.cOut, ps.tOut = true, true
-	ps.lastRead = now
-	if h := ps.ss.srv.Heartbeat; h > 0 {
-		ps.nextPing = now.Add(h)
-	}
-}
 
 // armOut adds EPOLLOUT to a socket's registration after its first EAGAIN
 // on a write. If the socket has become writable meanwhile, the change
@@ -362,27 +349,36 @@ func (ps *pollSession) step() {
 	}
 }
 
-// advance moves the session towards its end once the client side is done
-// (as session.run): the target is half-closed after the client's last bytes
-// and has CloseTimeout to finish, its output discarded; once our frames are
-// out, the client is half-closed and has CloseTimeout to close
+// advance moves the session towards its end once client input is done
+// (as relayGoroutines): the target is half-closed after the client's last
+// bytes and has CloseTimeout to finish, its output discarded; once our
+// frames are out, the client is half-closed and has CloseTimeout to close
 // (lingerClient); the session ends when both connections are done.
 func (ps *pollSession) advance() bool {
+	c := ps.core
+	if !c.ClientDone() {
+		return false
+	}
 	progress := false
-	if ps.clientDone && !ps.targetShut && ps.in == nil {
+	if !ps.logged {
+		ps.logged = true
+		ps.ss.logClientEnd()
+	}
+	if !ps.targetShut && ps.in == nil {
 		unix.Shutdown(ps.tfd, unix.SHUT_WR)
 		ps.targetShut = true
-		ps.drainBy = ps.l.now.Add(ps.ss.srv.closeTimeout())
+		ps.drainBy = ps.l.now.Add(c.CloseTimeout())
 		progress = true
 	}
-	if ps.clientDone && !ps.lingering && !ps.clientClosed && (ps.clientDead || !ps.clientPending()) {
-		if ps.clientDead {
+	if !ps.lingering && !ps.clientClosed && (c.ClientDead() || !ps.clientPending()) {
+		c.ClientOutputShut()
+		if c.ClientDead() {
 			ps.closeClient()
 		} else {
 			ps.closeNotify()
 			unix.Shutdown(ps.cfd, unix.SHUT_WR)
 			ps.lingering, ps.lingerLeft = true, 1<<20
-			ps.lingerBy = ps.l.now.Add(ps.ss.srv.closeTimeout())
+			ps.lingerBy = ps.l.now.Add(c.CloseTimeout())
 		}
 		progress = true
 	}
@@ -401,7 +397,7 @@ func (ps *pollSession) advance() bool {
 		}
 		progress = true
 	}
-	if ps.clientClosed && ps.targetDone {
+	if ps.clientClosed && c.TargetDone() {
 		ps.end()
 		return true
 	}
@@ -415,28 +411,15 @@ func (ps *pollSession) closeClient() {
 	ps.cfd = -1
 }
 
-// expire acts on the deadlines that have passed.
+// expire acts on the deadlines that have passed: core's, and the driver's
+// own.
 func (ps *pollSession) expire(now time.Time) {
+	ps.core.Tick(now.Add(timerSlack))
 	passed := func(t time.Time) bool { return !t.IsZero() && !now.Before(t.Add(-timerSlack)) }
-	if !ps.clientDone {
-		switch {
-		case passed(ps.closingBy):
-			ps.endClient(errTimedOut)
-		case ps.closingBy.IsZero() && passed(ps.readBy()):
-			ps.endClient(errTimedOut) // the heartbeat's dead peer
-		}
-	}
-	if passed(ps.nextPing) {
-		ps.nextPing = time.Time{}
-		if !ps.closeSent && !ps.clientDead {
-			ps.queueControl(ws.OpPing, nil)
-			ps.nextPing = now.Add(ps.ss.srv.Heartbeat)
-		}
-	}
 	if passed(ps.writeBy) {
 		ps.clientWriteFailed(errTimedOut)
 	}
-	if ps.targetShut && !ps.targetDone && passed(ps.drainBy) {
+	if ps.targetShut && !ps.core.TargetDone() && passed(ps.drainBy) {
 		ps.targetEnded(errTimedOut)
 	}
 	if ps.lingering && passed(ps.lingerBy) {
@@ -444,33 +427,17 @@ func (ps *pollSession) expire(now time.Time) {
 	}
 }
 
-// readBy is when a heartbeat session with a silent client ends: two
-// intervals after the last bytes from it.
-func (ps *pollSession) readBy() time.Time {
-	if h := ps.ss.srv.Heartbeat; h > 0 {
-		return ps.lastRead.Add(2 * h)
-	}
-	return time.Time{}
-}
-
 // armTimer makes sure the session's timer fires by its next deadline. A
 // timer that fires early is harmless: expire checks again.
 func (ps *pollSession) armTimer() {
-	var next time.Time
+	next := ps.core.Deadline()
 	earliest := func(t time.Time) {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
 			next = t
 		}
 	}
-	if !ps.clientDone {
-		earliest(ps.closingBy)
-		if ps.closingBy.IsZero() {
-			earliest(ps.readBy())
-		}
-	}
-	earliest(ps.nextPing)
 	earliest(ps.writeBy)
-	if ps.targetShut && !ps.targetDone {
+	if ps.targetShut && !ps.core.TargetDone() {
 		earliest(ps.drainBy)
 	}
 	if ps.lingering {
@@ -508,12 +475,12 @@ func (ps *pollSession) end() {
 	if ps.tls != nil {
 		ps.tls.release()
 	}
-	ps.cout, ps.pending = nil, nil
+	ps.pending = nil
 	ps.ss.finish()
 	close(ps.ss.ended)
 }
 
-var _ loopSession = (*pollSession)(nil)
+var _ driver = (*pollSession)(nil)
 
 // closeNotify ends a TLS session's output with close_notify, as the
 // goroutine relay does, if the socket takes the alert at once (everything

@@ -4,7 +4,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/gobwas/ws"
+	"github.com/websockify-go/websockify/gateway/internal/core"
 	"golang.org/x/sys/unix"
 )
 
@@ -42,13 +42,12 @@ func (ps *pollSession) flushTarget() bool {
 		return true
 	case err != nil:
 		ps.releaseIn()
-		ps.closeWith(ws.StatusInternalServerError, "Target connection failed")
-		ps.endClient(&targetError{os.NewSyscallError("write", err)})
+		ps.core.TargetWriteFailed(os.NewSyscallError("write", err), ps.l.now)
 		return true
 	}
 	if !ps.in.pending() {
 		ps.releaseIn()
-		ps.ss.traffic.put(">")
+		ps.core.TargetWrote()
 	}
 	return true
 }
@@ -56,29 +55,33 @@ func (ps *pollSession) flushTarget() bool {
 // readTarget reads the target and sends each read as one frame, unless a
 // frame is still in flight.
 func (ps *pollSession) readTarget() bool {
-	if ps.targetDone || !ps.tIn {
+	if ps.core.TargetDone() || !ps.tIn {
 		return false
 	}
 	// Once our close is out or the client is being closed, target bytes
 	// are read and dropped.
-	drop := ps.discard || ps.closeSent || ps.lingering || ps.clientClosed
+	drop := ps.core.Dropping()
 	switch {
 	case ps.pull > 0:
 		return ps.pullTarget() // a frame in flight is finished first, even after our close
-
 	case !drop && ps.clientPending():
 		return false
 	case !drop && ps.splicing:
 		return ps.spliceTarget()
 	}
-	return ps.copyTarget(drop)
+	return ps.copyTarget()
 }
 
 // copyTarget reads the target into memory and sends the read as one frame.
-func (ps *pollSession) copyTarget(drop bool) bool {
+func (ps *pollSession) copyTarget() bool {
+	c := ps.core
+	readSize := targetReadSize
+	if c.Base64() {
+		readSize = targetReadSize / 4 * 3
+	}
 	bp := ps.l.targetBuf()
-	buf := (*bp)[:frameHeadroom+targetReadSize]
-	n, err := nbRead(ps.tfd, buf[frameHeadroom:])
+	buf := (*bp)[:core.Headroom+readSize]
+	n, err := nbRead(ps.tfd, buf[core.Headroom:])
 	switch {
 	case err == unix.EAGAIN:
 		ps.tIn = false
@@ -91,41 +94,36 @@ func (ps *pollSession) copyTarget(drop bool) bool {
 	case n == 0:
 		ps.targetEnded(io.EOF)
 		return true
-	case n < targetReadSize && !ps.tHup:
+	case n < readSize && !ps.tHup:
 		ps.tIn = false // drained: more data brings a new edge
 	}
-	if drop {
-		ps.discard = true // as copyToClient after a failed write
-		return true
+	pool, fb := &bufPool, bp
+	var enc []byte
+	if c.Base64() {
+		pool, fb = &b64Pool, b64Pool.Get().(*[]byte)
+		enc = *fb
 	}
-	ps.ss.traffic.put("{")
-	if rec := ps.ss.rec; rec != nil {
-		rec.TargetData(buf[frameHeadroom : frameHeadroom+n])
+	frame := c.TargetFrame(buf, n, enc)
+	if frame == nil {
+		if pool != &bufPool {
+			pool.Put(fb)
+		}
+		return true // dropped, as after a failed write
 	}
-	start := frameHeadroom - headerLen(n)
-	putHeader(buf[start:frameHeadroom], ws.OpBinary, n)
-	ps.tb, ps.l.tbuf, ps.tA, ps.tB = bp, nil, start, frameHeadroom+n
+	if pool == &bufPool {
+		ps.l.tbuf = nil
+	}
+	ps.tb, ps.tbPool = fb, pool
+	ps.tA = cap(*fb) - cap(frame)
+	ps.tB = ps.tA + len(frame)
 	ps.splicing = ps.canSplice && n >= spliceMin
 	ps.flushClient()
 	return true
 }
 
-// targetEnded stops reading the target, closing the session as
-// copyToClient does.
+// targetEnded stops reading the target; core closes the session.
 func (ps *pollSession) targetEnded(err error) {
-	if ps.targetDone {
-		return
-	}
-	ps.targetDone = true
-	if ps.discard {
-		return
-	}
-	name := ps.ss.endpoint.String()
-	if err == io.EOF {
-		ps.ss.log.Debug(name + ": Target closed connection")
-		ps.closeWith(ws.StatusNormalClosure, "Target closed")
-	} else {
-		ps.ss.log.Info(name+": Target connection failed", "err", err)
-		ps.closeWith(ws.StatusInternalServerError, "Target connection failed")
+	if ps.core.TargetEnded(err, ps.l.now) {
+		ps.ss.logTargetEnd(err)
 	}
 }

@@ -293,7 +293,7 @@ func (l *loop) takeQueue() {
 		case ps.done:
 			continue
 		case m.kind == msgClose:
-			ps.closeWith(m.code, m.reason)
+			ps.core.Close(m.code, m.reason, l.now)
 		case m.kind == msgAbort:
 			ps.end()
 			continue

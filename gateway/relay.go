@@ -1,127 +1,78 @@
 package gateway
 
 import (
-	"bufio"
-	"context"
 	"encoding/base64"
 	"errors"
-	"io"
-	"log/slog"
 	"net"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/gobwas/ws/wsutil"
+	"github.com/websockify-go/websockify/gateway/internal/core"
 )
+
+// The goroutine relay: two goroutines per session, one reading the client
+// and writing the target, the other reading the target and writing the
+// client. Every decision is core's, taken under the session's lock; the
+// lock is never held across I/O.
 
 // targetReadSize is the largest chunk read from the target, and so the
 // largest frame sent to the client, as in the reference.
 const targetReadSize = 64 << 10
 
+// clientChunk is the goroutine relay's read size for client input.
+const clientChunk = 32 << 10
+
 var bufPool = sync.Pool{New: func() any {
-	b := make([]byte, frameHeadroom+targetReadSize)
+	b := make([]byte, core.Headroom+targetReadSize)
 	return &b
 }}
 
 // b64Pool holds the buffers that base64-encode a target read.
 var b64Pool = sync.Pool{New: func() any {
-	b := make([]byte, frameHeadroom+base64.StdEncoding.EncodedLen(targetReadSize/4*3))
+	b := make([]byte, core.Headroom+base64.StdEncoding.EncodedLen(targetReadSize/4*3))
 	return &b
 }}
 
-// session is one upgraded WebSocket connection and its target.
-type session struct {
-	srv      *Server
-	raw      net.Conn // the accepted connection under client (TLS or not)
-	rec      Recorder // nil unless recording
-	client   net.Conn
-	br       *bufio.Reader
-	w        frameWriter
-	base64   bool
-	endpoint Endpoint
-	target   net.Conn
-	log      *slog.Logger
-	traffic  *traffic
+// goRelay relays one session with two goroutines.
+type goRelay struct {
+	ss     *session
+	target net.Conn
+	mu     *sync.Mutex // the session's: guards ss.core and timerAt
+	w      frameWriter // lock order: w.mu, then mu
+	ctl    []byte      // control frames being written, under w.mu
 
-	deadlineMu sync.Mutex
-	closingBy  time.Time // once set, reads from the client end by then
-	heartbeat  *time.Timer
-	ended      chan struct{}
-
-	closeCode   ws.StatusCode // from the client's close frame
-	closeReason string
+	timer   *time.Timer
+	timerAt time.Time
 }
 
-func newSession(s *Server, c net.Conn, br *bufio.Reader, proto string, ep Endpoint, log *slog.Logger) *session {
-	ss := &session{
-		srv:      s,
-		client:   c,
-		br:       br,
-		base64:   proto == ProtocolBase64,
-		endpoint: ep,
-		log:      log,
-		ended:    make(chan struct{}),
-	}
-	ss.w.conn = c
-	ss.w.batch = batchOf(c)
-	ss.raw = c
-	ss.w.timeout = s.writeTimeout()
-	if s.Traffic != nil {
-		ss.traffic = &traffic{w: s.Traffic}
-	}
-	return ss
-}
+// errDropped is a target read that core drops (our close is out).
+var errDropped = errors.New("gateway: target bytes dropped")
 
-// run dials the target and relays until both directions are done, or
-// hands the session to an event loop (handedOff), which then relays it and
-// calls finish when it ends.
-func (ss *session) run() (handedOff bool) {
-	defer func() {
-		if !handedOff {
-			close(ss.ended)
-		}
-	}()
-	ss.log.Info("connecting to: " + ss.endpoint.String())
-	target, handedOff, err := ss.srv.dialOnLoop(ss) // prints the legend if it connects
-	if handedOff {
-		return true
-	}
-	if target == nil && err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), ss.srv.dialTimeout())
-		target, err = ss.endpoint.dial(ctx, ss.srv.dialTimeout())
-		cancel()
-		if err == nil {
-			ss.traffic.legend()
-			if ss.srv.relayOnLoop(ss, target) {
-				return true
-			}
-		}
-	}
-	if err != nil {
-		ss.log.Warn("Failed to connect to "+ss.endpoint.String(), "err", err)
-		ss.w.sendClose(ws.StatusInternalServerError, "Failed to connect to downstream server")
-		ss.lingerClient()
-		return false
-	}
+// relayGoroutines relays ss to target until both directions are done.
+func relayGoroutines(ss *session, target net.Conn) {
 	defer target.Close()
-	ss.target = target
-
-	if ss.srv.Heartbeat > 0 {
-		ss.extendReadDeadline()
-		ss.heartbeat = time.AfterFunc(time.Hour, ss.ping)
-		ss.heartbeat.Reset(ss.srv.Heartbeat) // after the assignment ping reads
-		defer ss.heartbeat.Stop()
-	}
+	g := &goRelay{ss: ss, target: target, mu: &ss.mu}
+	g.w = frameWriter{conn: ss.client, batch: batchOf(ss.client), timeout: ss.srv.writeTimeout()}
+	ss.mu.Lock()
+	ss.drv = g
+	g.timer = time.AfterFunc(time.Hour, g.tick)
+	g.timer.Stop()
+	ss.mu.Unlock()
+	defer g.timer.Stop()
+	g.flushControl() // a close asked for before the relay started
+	g.arm()
 
 	toClient := make(chan struct{})
 	go func() {
 		defer close(toClient)
-		ss.copyToClient()
+		g.copyToClient()
 	}()
-	err = ss.copyToTarget()
-	ss.logEnd(err, ss.w.isCloseSent())
+	g.copyToTarget()
+	g.mu.Lock()
+	ss.logClientEnd()
+	g.mu.Unlock()
 
 	// The client side is done, and nothing more may be sent to it (our
 	// close is out, or it is gone): end its TCP connection first, as RFC
@@ -129,288 +80,230 @@ func (ss *session) run() (handedOff bool) {
 	// sent, and gets CloseTimeout to end its output, which is discarded.
 	closeWrite(target)
 	target.SetReadDeadline(time.Now().Add(ss.srv.closeTimeout()))
+	g.mu.Lock()
+	ss.core.ClientOutputShut()
+	g.mu.Unlock()
 	ss.lingerClient()
 	<-toClient
-	return false
 }
 
-// finish releases what an ended session holds, once: the recorder, its
-// place among the server's sessions and the accepted connection.
-func (ss *session) finish() {
-	if ss.srv.RunOnce {
-		ss.log.Info("exiting due to --run-once")
-	}
-	if ss.rec != nil {
-		ss.rec.Close()
-	}
-	ss.srv.removeSession(ss)
-	ss.raw.Close()
-	ss.srv.untrack(ss.raw)
-}
-
-// copyToTarget reads client frames and streams their payloads to the
-// target until the client closes, fails or breaks the protocol.
-func (ss *session) copyToTarget() error {
-	rd := &wsutil.Reader{
-		Source:         clientReader{ss},
-		State:          ws.StateServerSide,
-		MaxFrameSize:   ss.srv.maxFrameSize(),
-		OnIntermediate: ss.handleControl,
-	}
+// copyToTarget reads the client and writes the payloads core finds to the
+// target, until client input ends.
+func (g *goRelay) copyToTarget() {
+	c := &g.ss.core
+	rc := rawConnOf(g.ss.client)
 	for {
-		hdr, err := rd.NextFrame()
-		if err != nil {
-			return ss.failRead(err)
+		// Wait for the client without a buffer, where it allows.
+		if g.ss.br.Buffered() == 0 && rc != nil {
+			waitReadable(rc)
+		} else {
+			g.ss.br.Peek(1)
 		}
-		if hdr.OpCode.IsControl() {
-			if err := ss.handleControl(hdr, rd); err != nil {
-				return ss.failRead(err)
-			}
-			if err := rd.Discard(); err != nil {
-				return ss.failRead(err)
-			}
-			continue
-		}
-		if err := ss.checkDataOp(hdr.OpCode); err != nil {
-			return ss.failRead(err)
-		}
-		var src io.Reader = rd
-		if ss.base64 {
-			src = base64.NewDecoder(base64.StdEncoding, rd)
-		}
-		// A buffer only while a message moves: an idle session holds none.
 		bp := bufPool.Get().(*[]byte)
-		err = ss.pump(src, (*bp)[:32<<10])
-		bufPool.Put(bp)
-		if err != nil {
-			return err
-		}
-		ss.traffic.put("}")
-	}
-}
-
-// pump copies one client message into the target.
-func (ss *session) pump(src io.Reader, buf []byte) error {
-	for {
-		n, rerr := src.Read(buf)
+		buf := (*bp)[:core.ClientHeadroom+clientChunk]
+		n, err := g.ss.br.Read(buf[core.ClientHeadroom:])
 		if n > 0 {
-			if ss.rec != nil {
-				ss.rec.ClientData(buf[:n])
-			}
-			if _, err := ss.target.Write(buf[:n]); err != nil {
-				ss.closeWith(ws.StatusInternalServerError, "Target connection failed")
-				return &targetError{err}
-			}
-			ss.traffic.put(">")
+			g.fromClient(buf[:core.ClientHeadroom+n])
 		}
-		switch {
-		case rerr == io.EOF:
-			return nil
-		case rerr != nil:
-			var ce base64.CorruptInputError
-			if errors.As(rerr, &ce) {
-				rerr = &closeError{ws.StatusUnsupportedData, "Invalid base64 data", rerr}
-			}
-			return ss.failRead(rerr)
+		bufPool.Put(bp)
+		g.mu.Lock()
+		if err != nil {
+			c.ClientEnded(err)
+		}
+		done := c.ClientDone()
+		g.mu.Unlock()
+		g.flushControl()
+		g.arm()
+		if done {
+			return
 		}
 	}
 }
 
-// checkDataOp enforces the negotiated frame type: binary frames normally,
-// text frames carrying base64 in base64 mode.
-func (ss *session) checkDataOp(op ws.OpCode) error {
-	switch {
-	case op == ws.OpBinary && !ss.base64, op == ws.OpText && ss.base64:
-		return nil
-	case op == ws.OpText:
-		return &closeError{ws.StatusUnsupportedData, "Unsupported: Text frames are not supported", nil}
-	default:
-		return &closeError{ws.StatusUnsupportedData, "Unsupported: Binary frames are not supported in base64 mode", nil}
+// fromClient hands a read of client bytes to core, piece by piece, and
+// writes each payload piece to the target.
+func (g *goRelay) fromClient(buf []byte) {
+	c := &g.ss.core
+	g.mu.Lock()
+	c.Received(time.Now())
+	g.mu.Unlock()
+	for off := core.ClientHeadroom; off < len(buf); {
+		g.mu.Lock()
+		used, data := c.Client(buf, off)
+		done := c.ClientDone()
+		g.mu.Unlock()
+		off += used
+		if len(data) > 0 {
+			_, err := g.target.Write(data)
+			g.mu.Lock()
+			if err != nil {
+				c.TargetWriteFailed(err, time.Now())
+				done = true
+			} else {
+				c.TargetWrote()
+			}
+			g.mu.Unlock()
+		}
+		if done {
+			return
+		}
 	}
 }
 
-// copyToClient reads the target and sends each chunk as one frame. After a
-// failed client write it keeps reading and discards, so that the target is
-// not reset while it still writes.
-func (ss *session) copyToClient() {
-	var bp, ep *[]byte // buffers, taken only while bytes move
-	defer func() {
-		if bp != nil {
-			bufPool.Put(bp)
-		}
-		if ep != nil {
-			b64Pool.Put(ep)
-		}
-	}()
-	op := ws.OpBinary
+// copyToClient reads the target and sends each read as one frame. Once
+// target bytes are dropped (our close is out, or the client failed), it
+// keeps reading until the target ends, so that the target is not reset
+// while it still writes.
+func (g *goRelay) copyToClient() {
+	c := &g.ss.core
 	readSize := targetReadSize
-	if ss.base64 {
-		op = ws.OpText
+	if c.Base64() {
 		readSize = targetReadSize / 4 * 3
 	}
-	var rc syscall.RawConn
-	if sc, ok := ss.target.(syscall.Conn); ok {
-		rc, _ = sc.SyscallConn()
-	}
-	discard := false
+	rc := rawConnOf(g.target)
 	for {
-		if bp != nil {
-			bufPool.Put(bp)
-		}
-		if ep != nil {
-			b64Pool.Put(ep)
-		}
-		bp, ep = nil, nil
 		waitReadable(rc) // without a buffer, where the target allows
-		bp = bufPool.Get().(*[]byte)
-		buf := *bp
-		n, rerr := ss.target.Read(buf[frameHeadroom : frameHeadroom+readSize])
-		if n > 0 && !discard {
-			ss.traffic.put("{")
-			if ss.rec != nil {
-				ss.rec.TargetData(buf[frameHeadroom : frameHeadroom+n])
-			}
-			frame := buf[:frameHeadroom+n]
-			if ss.base64 {
-				if ep == nil {
-					ep = b64Pool.Get().(*[]byte)
-				}
-				enc := *ep
-				m := base64.StdEncoding.EncodedLen(n)
-				base64.StdEncoding.Encode(enc[frameHeadroom:], buf[frameHeadroom:frameHeadroom+n])
-				frame = enc[:frameHeadroom+m]
-			}
-			if err := ss.w.writeFrame(op, frame); err != nil {
-				if !errors.Is(err, errCloseSent) {
-					ss.log.Debug("write to client failed", "err", err)
-					ss.client.Close() // a partial frame may be out: nothing more can follow
-				}
-				discard = true
-			} else {
-				ss.traffic.put("<")
-			}
+		bp := bufPool.Get().(*[]byte)
+		n, rerr := g.target.Read((*bp)[core.Headroom : core.Headroom+readSize])
+		if n > 0 {
+			g.sendFrame(*bp, n)
 		}
+		bufPool.Put(bp)
 		if rerr == nil {
 			continue
 		}
-		if discard {
-			return
+		g.mu.Lock()
+		report := c.TargetEnded(rerr, time.Now())
+		g.mu.Unlock()
+		if report {
+			g.ss.logTargetEnd(rerr)
 		}
-		if rerr == io.EOF {
-			ss.log.Debug(ss.endpoint.String() + ": Target closed connection")
-			ss.closeWith(ws.StatusNormalClosure, "Target closed")
-		} else {
-			ss.log.Info(ss.endpoint.String()+": Target connection failed", "err", rerr)
-			ss.closeWith(ws.StatusInternalServerError, "Target connection failed")
-		}
+		g.flushControl()
+		g.arm()
 		return
 	}
 }
 
-// closeWith sends our close frame and gives the client CloseTimeout to
-// answer it. It may be called from any goroutine.
-func (ss *session) closeWith(code ws.StatusCode, reason string) {
-	if ls := ss.w.handedOff(); ls != nil {
-		ls.goAway(code, reason)
+// sendFrame sends n target bytes, at buf[core.Headroom:], as one frame,
+// unless core drops them.
+func (g *goRelay) sendFrame(buf []byte, n int) {
+	c := &g.ss.core
+	var ep *[]byte
+	var enc []byte
+	if c.Base64() {
+		ep = b64Pool.Get().(*[]byte)
+		enc = *ep
+		defer b64Pool.Put(ep)
+	}
+	g.w.mu.Lock()
+	defer g.w.mu.Unlock()
+	g.mu.Lock()
+	frame := c.TargetFrame(buf, n, enc)
+	g.mu.Unlock()
+	if frame == nil {
 		return
 	}
-	sent, err := ss.w.sendClose(code, reason)
-	if !sent {
-		return
-	}
+	err := g.w.writeLocked(frame)
+	g.mu.Lock()
 	if err != nil {
-		ss.client.Close()
+		g.clientWriteFailed(err)
+	} else {
+		c.FrameSent()
+	}
+	g.mu.Unlock()
+}
+
+// clientWriteFailed drops the client, with g.mu held: a partial frame may
+// be out, so nothing more can follow.
+func (g *goRelay) clientWriteFailed(err error) {
+	if g.ss.core.ClientDead() {
 		return
 	}
-	ss.setClosingDeadline()
+	g.ss.log.Debug("write to client failed", "err", err)
+	g.ss.core.ClientWriteFailed(err)
+	g.ss.client.Close()
 }
 
-func (ss *session) setClosingDeadline() {
-	ss.deadlineMu.Lock()
-	defer ss.deadlineMu.Unlock()
-	if ss.closingBy.IsZero() {
-		ss.closingBy = time.Now().Add(ss.srv.closeTimeout())
-		ss.client.SetReadDeadline(ss.closingBy)
+// flushControl writes the control frames core has queued.
+func (g *goRelay) flushControl() {
+	g.w.mu.Lock()
+	defer g.w.mu.Unlock()
+	g.mu.Lock()
+	p := g.ss.core.Pending()
+	if len(p) == 0 {
+		g.mu.Unlock()
+		return
+	}
+	g.ctl = append(g.ctl[:0], p...)
+	g.ss.core.Sent(len(p))
+	g.mu.Unlock()
+	if err := g.w.writeLocked(g.ctl); err != nil {
+		g.mu.Lock()
+		g.clientWriteFailed(err)
+		g.mu.Unlock()
 	}
 }
 
-// failRead turns an error from reading the client into the session's end,
-// sending the close frame that the error calls for.
-func (ss *session) failRead(err error) error {
-	ce := closeErrorFor(err)
-	if ce == nil {
-		return err // the client closed, or the connection itself failed
+// arm makes sure the timer fires by core's next deadline. A timer that
+// fires early is harmless: tick checks again.
+func (g *goRelay) arm() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	next := g.ss.core.Deadline()
+	if next.IsZero() || (!g.timerAt.IsZero() && !next.Before(g.timerAt)) {
+		return
 	}
-	ss.closeWith(ce.code, ce.reason)
-	return ce
+	g.timerAt = next
+	g.timer.Reset(time.Until(next))
 }
 
-// closeErrorFor maps an error from reading client frames to the close frame
-// it calls for; nil means none: the client closed properly, or the
-// connection failed and there is nobody to tell.
-func closeErrorFor(err error) *closeError {
-	var ce *closeError
-	var pe ws.ProtocolError
-	switch {
-	case errors.As(err, &ce):
-		return ce
-	case errors.Is(err, wsutil.ErrFrameTooLarge):
-		return &closeError{ws.StatusMessageTooBig, "Frame too large", err}
-	case errors.As(err, &pe):
-		return &closeError{ws.StatusProtocolError, "Protocol error: " + string(pe), err}
-	case errors.Is(err, ws.ErrHeaderLengthMSB), errors.Is(err, ws.ErrHeaderLengthUnexpected):
-		return &closeError{ws.StatusProtocolError, "Protocol error: Invalid frame length", err}
+// tick acts on core's deadlines: a ping to send, or a client whose time is
+// up, whose read is then cut short.
+func (g *goRelay) tick() {
+	select {
+	case <-g.ss.ended:
+		return
+	default:
+	}
+	c := &g.ss.core
+	g.mu.Lock()
+	g.timerAt = time.Time{}
+	wasDone := c.ClientDone()
+	c.Tick(time.Now())
+	expired := c.ClientDone() && !wasDone
+	g.mu.Unlock()
+	if expired {
+		g.ss.client.SetReadDeadline(time.Now())
+	}
+	g.flushControl()
+	g.arm()
+}
+
+// close sends our close frame; the client has CloseTimeout to answer.
+func (g *goRelay) close(code ws.StatusCode, reason string) {
+	g.mu.Lock()
+	g.ss.core.Close(code, reason, time.Now())
+	g.mu.Unlock()
+	g.flushControl()
+	g.arm()
+}
+
+// abort ends the session at once.
+func (g *goRelay) abort() {
+	g.ss.client.Close()
+	g.target.Close()
+}
+
+// rawConnOf returns c's raw connection when c is a socket, for
+// waitReadable; nil otherwise (TLS).
+func rawConnOf(c net.Conn) syscall.RawConn {
+	if pc, ok := c.(*prefixConn); ok && len(pc.prefix) == 0 {
+		c = pc.Conn
+	}
+	if sc, ok := c.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			return rc
+		}
 	}
 	return nil
-}
-
-// lingerClient closes the client connection the way RFC 6455 asks: the
-// server ends TCP first, after giving the client a moment to read our close
-// frame and to finish what it was sending.
-func (ss *session) lingerClient() {
-	closeWrite(ss.client)
-	ss.client.SetReadDeadline(time.Now().Add(ss.srv.closeTimeout()))
-	io.CopyN(io.Discard, ss.br, 1<<20)
-	ss.client.Close()
-}
-
-func (ss *session) logEnd(err error, closeSent bool) {
-	var ce *closeError
-	switch {
-	case err == nil, errors.Is(err, errPeerClosed):
-		ss.log.Debug(ss.endpoint.String() + ": Client closed connection")
-	case errors.As(err, &ce):
-		ss.log.Info("closing session", "code", int(ce.code), "reason", ce.reason, "err", ce.err)
-	default:
-		var te *targetError
-		if errors.As(err, &te) {
-			ss.log.Info(ss.endpoint.String()+": Target write failed", "err", te.err)
-		} else if closeSent {
-			ss.log.Debug("client gone after close", "err", err)
-		} else {
-			ss.log.Info("client connection lost", "err", err)
-		}
-	}
-}
-
-// closeError is a reason to close the session with a given code.
-type closeError struct {
-	code   ws.StatusCode
-	reason string
-	err    error
-}
-
-func (e *closeError) Error() string { return e.reason }
-func (e *closeError) Unwrap() error { return e.err }
-
-// targetError marks a failed write to the target.
-type targetError struct{ err error }
-
-func (e *targetError) Error() string { return "write to target: " + e.err.Error() }
-func (e *targetError) Unwrap() error { return e.err }
-
-func closeWrite(c net.Conn) {
-	if cw, ok := c.(interface{ CloseWrite() error }); ok {
-		cw.CloseWrite()
-	}
 }

@@ -348,8 +348,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			c.Close()
 		}
 		for ss := range s.sessions {
-			if ls := ss.w.handedOff(); ls != nil {
-				ls.abort()
+			if d := ss.driver(); d != nil {
+				d.abort()
 			}
 		}
 		s.mu.Unlock()

@@ -398,3 +398,23 @@ func (a *sockAccepter) accept() (net.Conn, error) {
 }
 
 func (a *sockAccepter) close() { a.f.Close() }
+
+// SyscallConn returns the raw connection of c's descriptor in Go's poller,
+// which it joins first if it has not yet (the goroutine relay waits on it
+// for input without holding a buffer).
+func (c *sockConn) SyscallConn() (syscall.RawConn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.unusable("raw-control", time.Time{}); err != nil {
+		return nil, err
+	}
+	if c.taken {
+		return nil, c.opError("raw-control", net.ErrClosed)
+	}
+	if c.f == nil {
+		if err := c.joinPoller(); err != nil {
+			return nil, c.opError("raw-control", err)
+		}
+	}
+	return c.f.SyscallConn()
+}

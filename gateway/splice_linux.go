@@ -4,7 +4,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/gobwas/ws"
+	"github.com/websockify-go/websockify/gateway/internal/core"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,12 +31,12 @@ func (ps *pollSession) spliceTarget() bool {
 	avail, err := nbInq(ps.tfd)
 	if err != nil || avail < spliceMin {
 		ps.splicing = false
-		return ps.copyTarget(false)
+		return ps.copyTarget()
 	}
 	p, err := ps.l.getPipe()
 	if err != nil {
 		ps.splicing, ps.canSplice = false, false
-		return ps.copyTarget(false)
+		return ps.copyTarget()
 	}
 	ps.pipe, ps.pipeN, ps.pipeFrames = p, 0, 0
 	batch := spliceBatch
@@ -45,17 +45,18 @@ func (ps *pollSession) spliceTarget() bool {
 	}
 	for total := 0; avail > 0 && total < batch; {
 		n := min(avail, targetReadSize)
-		var h [frameHeadroom]byte
-		hl := headerLen(n)
-		putHeader(h[:hl], ws.OpBinary, n)
+		var h [core.Headroom]byte
+		hl := ps.core.TargetHeader(h[:], n)
+		if hl == 0 {
+			break // dropped: the next read drops the rest
+		}
 		if w, err := nbWrite(p.w, h[:hl]); err != nil || w < hl {
 			break // the pipe is full (a write this small is all or nothing)
 		}
 		ps.pipeN += hl
 		ps.pipeFrames++
-		ps.ss.traffic.put("{")
 		ps.pull = n
-		if !ps.pullTarget() || ps.pull > 0 || ps.targetDone {
+		if !ps.pullTarget() || ps.pull > 0 || ps.core.TargetDone() {
 			break
 		}
 		avail -= n

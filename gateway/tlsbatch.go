@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"net"
 	"sync"
+
+	"github.com/websockify-go/websockify/gateway/internal/core"
 )
 
 // batchConn is the connection under a TLS session. crypto/tls writes every
@@ -19,7 +21,7 @@ type batchConn struct {
 }
 
 var batchPool = sync.Pool{New: func() any {
-	b := make([]byte, 0, frameHeadroom+targetReadSize+4<<10)
+	b := make([]byte, 0, core.Headroom+targetReadSize+4<<10)
 	return &b
 }}
 

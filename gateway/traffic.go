@@ -28,6 +28,9 @@ type traffic struct {
 
 func (t *traffic) legend() { t.put(TrafficLegend) }
 
+// Trace writes one of the characters for core.
+func (t *traffic) Trace(s string) { t.put(s) }
+
 func (t *traffic) put(s string) {
 	if t == nil {
 		return

@@ -1,13 +1,14 @@
-package gateway
+package core
 
 import (
 	"encoding/binary"
+	"io"
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
 )
 
-// frameParser reads client frames from bytes as they arrive, in pieces of
+// parser reads client frames from bytes as they arrive, in pieces of
 // any size, for the event-driven relay (wsutil.Reader needs a blocking
 // reader). It applies the same rules as the goroutine relay's
 // wsutil.Reader: ws.CheckHeader on every header (masking, RSV bits,
@@ -21,7 +22,7 @@ import (
 // payloads are gathered and handed out whole. The parser keeps at most a
 // partial header and a partial control payload between calls, never the
 // caller's buffer.
-type frameParser struct {
+type parser struct {
 	maxSize int64
 	checkOp func(ws.OpCode) error // first frame of a message; nil accepts all
 
@@ -36,7 +37,7 @@ type frameParser struct {
 	ctl   [ws.MaxControlFramePayloadSize]byte
 }
 
-// parsed is what frameParser.next found.
+// parsed is what parser.next found.
 type parsed uint8
 
 const (
@@ -45,8 +46,8 @@ const (
 	parsedControl               // a whole control frame: header and payload
 )
 
-func newFrameParser(maxSize int64, checkOp func(ws.OpCode) error) frameParser {
-	return frameParser{maxSize: maxSize, checkOp: checkOp, state: ws.StateServerSide}
+func newParser(maxSize int64, checkOp func(ws.OpCode) error) parser {
+	return parser{maxSize: maxSize, checkOp: checkOp, state: ws.StateServerSide}
 }
 
 // next consumes the start of p and reports the first thing found. used is
@@ -54,7 +55,7 @@ func newFrameParser(maxSize int64, checkOp func(ws.OpCode) error) frameParser {
 // (possibly empty, for an empty frame that ends a message). For
 // parsedControl, h is the frame's header and data its payload, valid until
 // the next call. An error ends parsing for good.
-func (fp *frameParser) next(p []byte) (what parsed, used int, h ws.Header, data []byte, msgEnd bool, err error) {
+func (fp *parser) next(p []byte) (what parsed, used int, h ws.Header, data []byte, msgEnd bool, err error) {
 	if !fp.in {
 		n, ok, err := fp.readHeader(p)
 		used = n
@@ -92,7 +93,7 @@ func (fp *frameParser) next(p []byte) (what parsed, used int, h ws.Header, data 
 
 // readHeader gathers a frame header from p into fp.hdr. ok reports a whole
 // header; n is how many bytes of p it took.
-func (fp *frameParser) readHeader(p []byte) (n int, ok bool, err error) {
+func (fp *parser) readHeader(p []byte) (n int, ok bool, err error) {
 	need := 2
 	for {
 		if int(fp.hdrN) >= 2 {
@@ -149,7 +150,7 @@ func (fp *frameParser) readHeader(p []byte) (n int, ok bool, err error) {
 // startFrame checks the header just read and sets up reading its payload,
 // in the order wsutil.Reader.NextFrame and the goroutine relay apply their
 // checks.
-func (fp *frameParser) startFrame() error {
+func (fp *parser) startFrame() error {
 	h := fp.cur
 	if err := ws.CheckHeader(h, fp.state); err != nil {
 		return err
@@ -171,4 +172,13 @@ func (fp *frameParser) startFrame() error {
 	}
 	fp.in, fp.left, fp.mpos, fp.ctlN = true, h.Length, 0, 0
 	return nil
+}
+
+// eof is the error for the client's end of stream, as wsutil.Reader
+// reports it: unexpected inside a frame or a fragmented message.
+func (fp *parser) eof() error {
+	if fp.in || fp.hdrN > 0 || fp.state.Fragmented() {
+		return io.ErrUnexpectedEOF
+	}
+	return io.EOF
 }

@@ -1,4 +1,4 @@
-package gateway
+package core
 
 import (
 	"bytes"
@@ -28,7 +28,7 @@ func binaryOnly(op ws.OpCode) error {
 	if op == ws.OpBinary {
 		return nil
 	}
-	return &closeError{ws.StatusUnsupportedData, "unsupported", nil}
+	return &CloseError{ws.StatusUnsupportedData, "unsupported", nil}
 }
 
 // referenceParse runs stream through wsutil.Reader the way copyToTarget
@@ -45,14 +45,14 @@ func referenceParse(stream []byte, maxSize int64) parseOutcome {
 			if _, _, err := parseClose(p); err != nil {
 				return err
 			}
-			return errPeerClosed
+			return errClientClosed
 		}
 		return nil
 	}
 	rd := &wsutil.Reader{Source: bytes.NewReader(stream), State: ws.StateServerSide, MaxFrameSize: maxSize, OnIntermediate: ctl}
 	end := func(err error) parseOutcome {
 		if ce := closeErrorFor(err); ce != nil {
-			out.close = ce.code
+			out.close = ce.Code
 		}
 		return out
 	}
@@ -81,10 +81,10 @@ func referenceParse(stream []byte, maxSize int64) parseOutcome {
 	}
 }
 
-// chunkedParse feeds stream to a frameParser in pieces of random sizes.
+// chunkedParse feeds stream to a parser in pieces of random sizes.
 func chunkedParse(stream []byte, maxSize int64, rng *rand.Rand) parseOutcome {
 	var out parseOutcome
-	fp := newFrameParser(maxSize, binaryOnly)
+	fp := newParser(maxSize, binaryOnly)
 	buf := append([]byte(nil), stream...)
 	for len(buf) > 0 {
 		piece := buf[:min(len(buf), 1+rng.Intn(40))]
@@ -94,7 +94,7 @@ func chunkedParse(stream []byte, maxSize int64, rng *rand.Rand) parseOutcome {
 			piece = piece[used:]
 			if err != nil {
 				if ce := closeErrorFor(err); ce != nil {
-					out.close = ce.code
+					out.close = ce.Code
 				}
 				return out
 			}
@@ -105,7 +105,7 @@ func chunkedParse(stream []byte, maxSize int64, rng *rand.Rand) parseOutcome {
 				out.ctl = append(out.ctl, fmt.Sprintf("%v:%q", h.OpCode, data))
 				if h.OpCode == ws.OpClose {
 					if _, _, err := parseClose(data); err != nil {
-						out.close = closeErrorFor(err).code
+						out.close = closeErrorFor(err).Code
 					}
 					return out
 				}
@@ -179,12 +179,12 @@ func TestFrameParserMatchesWsutil(t *testing.T) {
 }
 
 func TestFrameParserHugeLength(t *testing.T) {
-	fp := newFrameParser(1<<20, nil)
+	fp := newParser(1<<20, nil)
 	_, _, _, _, _, err := fp.next([]byte{0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4})
 	if !errors.Is(err, ws.ErrHeaderLengthMSB) {
 		t.Fatalf("err %v; want ErrHeaderLengthMSB", err)
 	}
-	fp = newFrameParser(1<<20, nil)
+	fp = newParser(1<<20, nil)
 	_, _, _, _, _, err = fp.next([]byte{0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4})
 	if !errors.Is(err, wsutil.ErrFrameTooLarge) {
 		t.Fatalf("err %v; want ErrFrameTooLarge", err)
@@ -201,4 +201,13 @@ func FuzzFrameParser(f *testing.F) {
 			t.Fatalf("got %v\nwant %v", got, want)
 		}
 	})
+}
+
+// errClientClosed ends referenceParse after a valid close frame.
+var errClientClosed = errors.New("client closed")
+
+// clientFrame builds a masked client frame.
+func clientFrame(fin bool, op ws.OpCode, p []byte) []byte {
+	f := ws.NewFrame(op, fin, append([]byte(nil), p...))
+	return ws.MustCompileFrame(ws.MaskFrameInPlace(f))
 }
