@@ -2,9 +2,9 @@ package gateway
 
 import (
 	"crypto/tls"
-	"sync"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 
