@@ -15,8 +15,7 @@ import (
 )
 
 // Benchmarks of the relay through a real server on loopback, for both
-// engines: the event loops (ws://) and the goroutine relay (forced with
-// EventLoops: -1, and always used for wss://). Every benchmark reports
+// drivers: the event loops and the goroutine relay, ws:// and wss://. Every benchmark reports
 // allocations; the client and backend side allocate nothing per frame, so
 // allocs/op is the server's. Run with:
 //
@@ -27,18 +26,19 @@ const benchChunk = 64 << 10
 // engines are the relay implementations compared by the benchmarks.
 var engines = []struct {
 	name  string
-	loops int
+	loops Relay
 	tls   bool
 }{
-	{"loop", 0, false},
-	{"goroutines", -1, false},
-	{"wss", 0, true},
+	{"loop", RelayEpoll, false},
+	{"goroutines", RelayGoroutines, false},
+	{"wss", RelayEpoll, true},
+	{"wss-goroutines", RelayGoroutines, true},
 }
 
 // benchDial starts a server for target and upgrades one connection to it.
-func benchDial(b *testing.B, target string, loops int, useTLS bool) (net.Conn, *bufio.Reader) {
+func benchDial(b *testing.B, target string, loops Relay, useTLS bool) (net.Conn, *bufio.Reader) {
 	b.Helper()
-	s := &Server{Target: Endpoint{Address: target}, EventLoops: loops}
+	s := &Server{Target: Endpoint{Address: target}, Relay: loops}
 	if useTLS {
 		s.TLS = &tls.Config{Certificates: []tls.Certificate{selfSigned(b)}}
 	}
@@ -184,7 +184,7 @@ func BenchmarkSession(b *testing.B) {
 	bye := clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(1000, ""))
 	for _, e := range engines[:2] {
 		b.Run(e.name, func(b *testing.B) {
-			addr := startServer(b, &Server{Target: Endpoint{Address: startEcho(b)}, EventLoops: e.loops})
+			addr := startServer(b, &Server{Target: Endpoint{Address: startEcho(b)}, Relay: e.loops})
 			b.ReportAllocs()
 			b.ResetTimer()
 			for range b.N {

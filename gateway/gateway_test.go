@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -147,93 +148,101 @@ func readFrame(t testing.TB, br *bufio.Reader) ws.Frame {
 }
 
 func TestRelayEcho(t *testing.T) {
-	addr := startServer(t, &Server{Target: Endpoint{Address: startEcho(t)}})
-	c, br, resp := dial(t, addr, "")
-	if resp.StatusCode != 101 {
-		t.Fatalf("status %d", resp.StatusCode)
-	}
-	msg := bytes.Repeat([]byte("abc"), 30000)
-	c.Write(clientFrame(true, ws.OpBinary, msg))
-	var got []byte
-	for len(got) < len(msg) {
-		f := readFrame(t, br)
-		if f.Header.OpCode != ws.OpBinary || !f.Header.Fin || f.Header.Masked {
-			t.Fatalf("bad frame header %+v", f.Header)
+	eachRelay(t, func(t *testing.T, r Relay) {
+		addr := startServer(t, &Server{Relay: r, Target: Endpoint{Address: startEcho(t)}})
+		c, br, resp := dial(t, addr, "")
+		if resp.StatusCode != 101 {
+			t.Fatalf("status %d", resp.StatusCode)
 		}
-		got = append(got, f.Payload...)
-	}
-	if !bytes.Equal(got, msg) {
-		t.Fatal("echo differs")
-	}
-	c.Write(clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(1000, "done")))
-	f := readFrame(t, br)
-	if code, reason := ws.ParseCloseFrameData(f.Payload); f.Header.OpCode != ws.OpClose || code != 1000 || reason != "done" {
-		t.Fatalf("close reply %v %d %q", f.Header.OpCode, code, reason)
-	}
+		msg := bytes.Repeat([]byte("abc"), 30000)
+		c.Write(clientFrame(true, ws.OpBinary, msg))
+		var got []byte
+		for len(got) < len(msg) {
+			f := readFrame(t, br)
+			if f.Header.OpCode != ws.OpBinary || !f.Header.Fin || f.Header.Masked {
+				t.Fatalf("bad frame header %+v", f.Header)
+			}
+			got = append(got, f.Payload...)
+		}
+		if !bytes.Equal(got, msg) {
+			t.Fatal("echo differs")
+		}
+		c.Write(clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(1000, "done")))
+		f := readFrame(t, br)
+		if code, reason := ws.ParseCloseFrameData(f.Payload); f.Header.OpCode != ws.OpClose || code != 1000 || reason != "done" {
+			t.Fatalf("close reply %v %d %q", f.Header.OpCode, code, reason)
+		}
+	})
 }
 
 func TestPingBetweenFragments(t *testing.T) {
-	addr := startServer(t, &Server{Target: Endpoint{Address: startEcho(t)}})
-	c, br, _ := dial(t, addr, "")
-	var out []byte
-	out = append(out, clientFrame(false, ws.OpBinary, []byte("he"))...)
-	out = append(out, clientFrame(true, ws.OpPing, []byte("p1"))...)
-	out = append(out, clientFrame(true, ws.OpContinuation, []byte("llo"))...)
-	c.Write(out)
-	f := readFrame(t, br)
-	if f.Header.OpCode != ws.OpPong || string(f.Payload) != "p1" {
-		t.Fatalf("first frame %v %q; want pong p1", f.Header.OpCode, f.Payload)
-	}
-	var got []byte
-	for len(got) < 5 {
-		got = append(got, readFrame(t, br).Payload...)
-	}
-	if string(got) != "hello" {
-		t.Fatalf("got %q", got)
-	}
+	eachRelay(t, func(t *testing.T, r Relay) {
+		addr := startServer(t, &Server{Relay: r, Target: Endpoint{Address: startEcho(t)}})
+		c, br, _ := dial(t, addr, "")
+		var out []byte
+		out = append(out, clientFrame(false, ws.OpBinary, []byte("he"))...)
+		out = append(out, clientFrame(true, ws.OpPing, []byte("p1"))...)
+		out = append(out, clientFrame(true, ws.OpContinuation, []byte("llo"))...)
+		c.Write(out)
+		f := readFrame(t, br)
+		if f.Header.OpCode != ws.OpPong || string(f.Payload) != "p1" {
+			t.Fatalf("first frame %v %q; want pong p1", f.Header.OpCode, f.Payload)
+		}
+		var got []byte
+		for len(got) < 5 {
+			got = append(got, readFrame(t, br).Payload...)
+		}
+		if string(got) != "hello" {
+			t.Fatalf("got %q", got)
+		}
+	})
 }
 
 func TestProtocolErrors(t *testing.T) {
-	addr := startServer(t, &Server{Target: Endpoint{Address: startEcho(t)}, MaxFrameSize: 1000})
-	unmasked, _ := ws.CompileFrame(ws.NewBinaryFrame([]byte("x")))
-	for _, tc := range []struct {
-		name string
-		send []byte
-		code ws.StatusCode
-	}{
-		{"unmasked", unmasked, ws.StatusProtocolError},
-		{"text", clientFrame(true, ws.OpText, []byte("hi")), ws.StatusUnsupportedData},
-		{"too large", clientFrame(true, ws.OpBinary, make([]byte, 1001)), ws.StatusMessageTooBig},
-		{"lone continuation", clientFrame(true, ws.OpContinuation, []byte("x")), ws.StatusProtocolError},
-		{"reserved opcode", clientFrame(true, ws.OpCode(3), nil), ws.StatusProtocolError},
-		{"bad close code", clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(5000, "")), ws.StatusProtocolError},
-		{"one byte close", clientFrame(true, ws.OpClose, []byte{3}), ws.StatusProtocolError},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c, br, _ := dial(t, addr, "")
-			c.Write(tc.send)
-			f := readFrame(t, br)
-			code, _ := ws.ParseCloseFrameData(f.Payload)
-			if f.Header.OpCode != ws.OpClose || code != tc.code {
-				t.Fatalf("got %v %d; want close %d", f.Header.OpCode, code, tc.code)
-			}
-			if _, err := br.ReadByte(); err == nil {
-				t.Fatal("connection still open after close")
-			}
-		})
-	}
+	eachRelay(t, func(t *testing.T, r Relay) {
+		addr := startServer(t, &Server{Relay: r, Target: Endpoint{Address: startEcho(t)}, MaxFrameSize: 1000})
+		unmasked, _ := ws.CompileFrame(ws.NewBinaryFrame([]byte("x")))
+		for _, tc := range []struct {
+			name string
+			send []byte
+			code ws.StatusCode
+		}{
+			{"unmasked", unmasked, ws.StatusProtocolError},
+			{"text", clientFrame(true, ws.OpText, []byte("hi")), ws.StatusUnsupportedData},
+			{"too large", clientFrame(true, ws.OpBinary, make([]byte, 1001)), ws.StatusMessageTooBig},
+			{"lone continuation", clientFrame(true, ws.OpContinuation, []byte("x")), ws.StatusProtocolError},
+			{"reserved opcode", clientFrame(true, ws.OpCode(3), nil), ws.StatusProtocolError},
+			{"bad close code", clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(5000, "")), ws.StatusProtocolError},
+			{"one byte close", clientFrame(true, ws.OpClose, []byte{3}), ws.StatusProtocolError},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				c, br, _ := dial(t, addr, "")
+				c.Write(tc.send)
+				f := readFrame(t, br)
+				code, _ := ws.ParseCloseFrameData(f.Payload)
+				if f.Header.OpCode != ws.OpClose || code != tc.code {
+					t.Fatalf("got %v %d; want close %d", f.Header.OpCode, code, tc.code)
+				}
+				if _, err := br.ReadByte(); err == nil {
+					t.Fatal("connection still open after close")
+				}
+			})
+		}
+	})
 }
 
 func TestHugeDeclaredLength(t *testing.T) {
-	addr := startServer(t, &Server{Target: Endpoint{Address: startEcho(t)}})
-	c, br, _ := dial(t, addr, "")
-	hdr := []byte{0x82, 0xff}
-	hdr = binary.BigEndian.AppendUint64(hdr, 1<<62)
-	c.Write(append(hdr, 1, 2, 3, 4))
-	f := readFrame(t, br)
-	if code, _ := ws.ParseCloseFrameData(f.Payload); code != ws.StatusMessageTooBig {
-		t.Fatalf("close %d; want 1009", code)
-	}
+	eachRelay(t, func(t *testing.T, r Relay) {
+		addr := startServer(t, &Server{Relay: r, Target: Endpoint{Address: startEcho(t)}})
+		c, br, _ := dial(t, addr, "")
+		hdr := []byte{0x82, 0xff}
+		hdr = binary.BigEndian.AppendUint64(hdr, 1<<62)
+		c.Write(append(hdr, 1, 2, 3, 4))
+		f := readFrame(t, br)
+		if code, _ := ws.ParseCloseFrameData(f.Payload); code != ws.StatusMessageTooBig {
+			t.Fatalf("close %d; want 1009", code)
+		}
+	})
 }
 
 func TestHandshakeRejections(t *testing.T) {
@@ -309,26 +318,44 @@ func TestChooseProtocol(t *testing.T) {
 }
 
 func TestShutdownClosesSessions(t *testing.T) {
-	s := &Server{Target: Endpoint{Address: startEcho(t)}, Logger: quietLogger(), CloseTimeout: time.Second}
-	ln := newLocalListener(t)
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ln) }()
-	c, br, _ := dial(t, ln.Addr().String(), "")
-	c.Write(clientFrame(true, ws.OpBinary, []byte("x")))
-	readFrame(t, br)
-	go s.Shutdown(context.Background())
-	f := readFrame(t, br)
-	if code, _ := ws.ParseCloseFrameData(f.Payload); code != ws.StatusGoingAway {
-		t.Fatalf("close %d; want 1001", code)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
+	eachRelay(t, func(t *testing.T, r Relay) {
+		s := &Server{Relay: r, Target: Endpoint{Address: startEcho(t)}, Logger: quietLogger(), CloseTimeout: time.Second}
+		ln := newLocalListener(t)
+		done := make(chan error, 1)
+		go func() { done <- s.Serve(ln) }()
+		c, br, _ := dial(t, ln.Addr().String(), "")
+		c.Write(clientFrame(true, ws.OpBinary, []byte("x")))
+		readFrame(t, br)
+		go s.Shutdown(context.Background())
+		f := readFrame(t, br)
+		if code, _ := ws.ParseCloseFrameData(f.Payload); code != ws.StatusGoingAway {
+			t.Fatalf("close %d; want 1001", code)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after Shutdown")
-	}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("Serve did not return after Shutdown")
+		}
+	})
 }
 
 func bufioReader(c net.Conn) *bufio.Reader { return bufio.NewReader(c) }
+
+// testRelays are the drivers that every behaviour test runs on.
+var testRelays = func() []Relay {
+	if runtime.GOOS == "linux" {
+		return []Relay{RelayEpoll, RelayGoroutines}
+	}
+	return []Relay{RelayGoroutines}
+}()
+
+// eachRelay runs f as a subtest on each driver.
+func eachRelay(t *testing.T, f func(t *testing.T, r Relay)) {
+	t.Helper()
+	for _, r := range testRelays {
+		t.Run(r.String(), func(t *testing.T) { f(t, r) })
+	}
+}

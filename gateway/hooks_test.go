@@ -42,49 +42,51 @@ func selfSigned(t testing.TB) tls.Certificate {
 }
 
 func TestTLSAndPlainOnOnePort(t *testing.T) {
-	cert := selfSigned(t)
-	var mu sync.Mutex
-	var seen []*ConnInfo
-	addr := startServer(t, &Server{
-		Target: Endpoint{Address: startEcho(t)},
-		TLS:    &tls.Config{Certificates: []tls.Certificate{cert}},
-		Authorize: func(r *http.Request, info *ConnInfo) error {
-			mu.Lock()
-			seen = append(seen, info)
-			mu.Unlock()
-			return nil
-		},
+	eachRelay(t, func(t *testing.T, r Relay) {
+		cert := selfSigned(t)
+		var mu sync.Mutex
+		var seen []*ConnInfo
+		addr := startServer(t, &Server{Relay: r,
+			Target: Endpoint{Address: startEcho(t)},
+			TLS:    &tls.Config{Certificates: []tls.Certificate{cert}},
+			Authorize: func(r *http.Request, info *ConnInfo) error {
+				mu.Lock()
+				seen = append(seen, info)
+				mu.Unlock()
+				return nil
+			},
+		})
+		// wss://
+		tc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tc.Close()
+		tc.SetDeadline(time.Now().Add(5 * time.Second))
+		io.WriteString(tc, handshake+"\r\n")
+		br := bufio.NewReader(tc)
+		if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 101 {
+			t.Fatalf("wss handshake: %v %v", resp, err)
+		}
+		tc.Write(clientFrame(true, ws.OpBinary, []byte("secure")))
+		if f := readFrame(t, br); string(f.Payload) != "secure" {
+			t.Fatalf("got %q", f.Payload)
+		}
+		// ws:// on the same port
+		c, br2, resp := dial(t, addr, "")
+		if resp.StatusCode != 101 {
+			t.Fatalf("ws status %d", resp.StatusCode)
+		}
+		c.Write(clientFrame(true, ws.OpBinary, []byte("plain")))
+		if f := readFrame(t, br2); string(f.Payload) != "plain" {
+			t.Fatalf("got %q", f.Payload)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(seen) != 2 || seen[0].TLS == nil || seen[1].TLS != nil || seen[0].ID != 1 || seen[1].ID != 2 {
+			t.Fatalf("conn infos: %+v", seen)
+		}
 	})
-	// wss://
-	tc, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tc.Close()
-	tc.SetDeadline(time.Now().Add(5 * time.Second))
-	io.WriteString(tc, handshake+"\r\n")
-	br := bufio.NewReader(tc)
-	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 101 {
-		t.Fatalf("wss handshake: %v %v", resp, err)
-	}
-	tc.Write(clientFrame(true, ws.OpBinary, []byte("secure")))
-	if f := readFrame(t, br); string(f.Payload) != "secure" {
-		t.Fatalf("got %q", f.Payload)
-	}
-	// ws:// on the same port
-	c, br2, resp := dial(t, addr, "")
-	if resp.StatusCode != 101 {
-		t.Fatalf("ws status %d", resp.StatusCode)
-	}
-	c.Write(clientFrame(true, ws.OpBinary, []byte("plain")))
-	if f := readFrame(t, br2); string(f.Payload) != "plain" {
-		t.Fatalf("got %q", f.Payload)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(seen) != 2 || seen[0].TLS == nil || seen[1].TLS != nil || seen[0].ID != 1 || seen[1].ID != 2 {
-		t.Fatalf("conn infos: %+v", seen)
-	}
 }
 
 func TestSSLOnlyRefusesPlain(t *testing.T) {
@@ -144,18 +146,20 @@ func (m *memRecorder) TargetData(p []byte) { m.mu.Lock(); m.target.Write(p); m.m
 func (m *memRecorder) Close() error        { m.mu.Lock(); m.closed = true; m.mu.Unlock(); return nil }
 
 func TestRecorderSeesBothWays(t *testing.T) {
-	rec := &memRecorder{}
-	addr := startServer(t, &Server{
-		Target:   Endpoint{Address: startEcho(t)},
-		Recorder: func(*ConnInfo) (Recorder, error) { return rec, nil },
+	eachRelay(t, func(t *testing.T, r Relay) {
+		rec := &memRecorder{}
+		addr := startServer(t, &Server{Relay: r,
+			Target:   Endpoint{Address: startEcho(t)},
+			Recorder: func(*ConnInfo) (Recorder, error) { return rec, nil },
+		})
+		c, br, _ := dial(t, addr, "")
+		c.Write(clientFrame(true, ws.OpBinary, []byte("keys")))
+		readFrame(t, br)
+		c.Write(clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(1000, "")))
+		readFrame(t, br)
+		c.Close() // as a client does once the server ends TCP
+		rec.expect(t, "keys", "keys")
 	})
-	c, br, _ := dial(t, addr, "")
-	c.Write(clientFrame(true, ws.OpBinary, []byte("keys")))
-	readFrame(t, br)
-	c.Write(clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(1000, "")))
-	readFrame(t, br)
-	c.Close() // as a client does once the server ends TCP
-	rec.expect(t, "keys", "keys")
 }
 
 func TestHTTPHandlerGetsConnInfo(t *testing.T) {
@@ -186,39 +190,41 @@ func TestHTTPHandlerGetsConnInfo(t *testing.T) {
 // TestKeepAliveThenUpgrade: delimited responses keep the connection for
 // the next request, and a WebSocket upgrade may follow on it.
 func TestKeepAliveThenUpgrade(t *testing.T) {
-	addr := startServer(t, &Server{
-		Target: Endpoint{Address: startEcho(t)},
-		HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Length", "2")
-			io.WriteString(w, "ok")
-		}),
-	})
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	br := bufio.NewReader(c)
-	for i := 0; i < 2; i++ {
-		io.WriteString(c, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n")
-		resp, err := http.ReadResponse(br, nil)
+	eachRelay(t, func(t *testing.T, r Relay) {
+		addr := startServer(t, &Server{Relay: r,
+			Target: Endpoint{Address: startEcho(t)},
+			HTTP: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Length", "2")
+				io.WriteString(w, "ok")
+			}),
+		})
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
-			t.Fatalf("request %d: %v", i, err)
+			t.Fatal(err)
 		}
-		body, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 || string(body) != "ok" || resp.Close {
-			t.Fatalf("request %d: %d %q close=%v", i, resp.StatusCode, body, resp.Close)
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(c)
+		for i := 0; i < 2; i++ {
+			io.WriteString(c, "GET /a HTTP/1.1\r\nHost: h\r\n\r\n")
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				t.Fatalf("request %d: %v", i, err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 200 || string(body) != "ok" || resp.Close {
+				t.Fatalf("request %d: %d %q close=%v", i, resp.StatusCode, body, resp.Close)
+			}
 		}
-	}
-	io.WriteString(c, handshake+"\r\n")
-	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 101 {
-		t.Fatalf("upgrade after keep-alive: %v %v", resp, err)
-	}
-	c.Write(clientFrame(true, ws.OpBinary, []byte("again")))
-	if f := readFrame(t, br); string(f.Payload) != "again" {
-		t.Fatalf("got %q", f.Payload)
-	}
+		io.WriteString(c, handshake+"\r\n")
+		if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 101 {
+			t.Fatalf("upgrade after keep-alive: %v %v", resp, err)
+		}
+		c.Write(clientFrame(true, ws.OpBinary, []byte("again")))
+		if f := readFrame(t, br); string(f.Payload) != "again" {
+			t.Fatalf("got %q", f.Payload)
+		}
+	})
 }
 
 // A refusal's message is the status line's reason phrase, as the reference

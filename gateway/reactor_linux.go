@@ -51,28 +51,54 @@ func (r *reactor) stop() {
 	r.wg.Wait()
 }
 
-// eventLoops returns the server's event loops, starting them on first use; nil
-// means sessions use the goroutine relay.
+// newReactorFunc starts event loops; tests replace it.
+var newReactorFunc = newReactor
+
+// eventLoops returns the server's event loops, starting them on first use;
+// nil means sessions use the goroutine relay.
 func (s *Server) eventLoops() *reactor {
-	if s.EventLoops < 0 {
+	if s.Relay == RelayGoroutines {
 		return nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.loops == nil && s.ln != nil {
+	if s.loops == nil && s.ln != nil && !s.noLoops {
 		n := s.EventLoops
-		if n == 0 {
+		if n <= 0 {
 			n = runtime.GOMAXPROCS(0)
 		}
-		r, err := newReactor(n)
+		r, err := newReactorFunc(n)
 		if err != nil {
 			s.logger().Warn("event loops unavailable; relaying with goroutines", "err", err)
-			s.EventLoops = -1
+			s.noLoops = true
 			return nil
 		}
 		s.loops = r
 	}
 	return s.loops
+}
+
+// startLoops starts the event loops before Serve accepts when the epoll
+// driver was asked for by name: it fails if they cannot run.
+func (s *Server) startLoops() error {
+	if s.Relay != RelayEpoll {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.loops != nil {
+		return nil
+	}
+	n := s.EventLoops
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	r, err := newReactorFunc(n)
+	if err != nil {
+		return fmt.Errorf("gateway: epoll relay: %w", err)
+	}
+	s.loops = r
+	return nil
 }
 
 type msgKind uint8

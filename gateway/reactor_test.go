@@ -55,135 +55,145 @@ func TestLoopIdleSessionsHoldNoGoroutine(t *testing.T) {
 // TestLoopTargetDataThenFIN: data and the target's FIN arriving together
 // still give the client the data, close 1000 and the TCP close.
 func TestLoopTargetDataThenFIN(t *testing.T) {
-	target := startTarget(t, func(c net.Conn) { c.Write([]byte("bye")) })
-	addr := startServer(t, &Server{Target: Endpoint{Address: target}})
-	for i := 0; i < 50; i++ {
-		c, br, _ := dial(t, addr, "")
-		var got []byte
-		for {
-			f := readFrame(t, br)
-			if f.Header.OpCode == ws.OpClose {
-				if code, _ := ws.ParseCloseFrameData(f.Payload); code != 1000 {
-					t.Fatalf("close %d; want 1000", code)
+	eachRelay(t, func(t *testing.T, r Relay) {
+		target := startTarget(t, func(c net.Conn) { c.Write([]byte("bye")) })
+		addr := startServer(t, &Server{Relay: r, Target: Endpoint{Address: target}})
+		for i := 0; i < 50; i++ {
+			c, br, _ := dial(t, addr, "")
+			var got []byte
+			for {
+				f := readFrame(t, br)
+				if f.Header.OpCode == ws.OpClose {
+					if code, _ := ws.ParseCloseFrameData(f.Payload); code != 1000 {
+						t.Fatalf("close %d; want 1000", code)
+					}
+					break
 				}
-				break
+				got = append(got, f.Payload...)
 			}
-			got = append(got, f.Payload...)
+			if string(got) != "bye" {
+				t.Fatalf("got %q before the close", got)
+			}
+			c.Write(clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(1000, "")))
+			if _, err := br.ReadByte(); err != io.EOF {
+				t.Fatalf("after the close handshake: %v; want EOF", err)
+			}
+			c.Close()
 		}
-		if string(got) != "bye" {
-			t.Fatalf("got %q before the close", got)
-		}
-		c.Write(clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(1000, "")))
-		if _, err := br.ReadByte(); err != io.EOF {
-			t.Fatalf("after the close handshake: %v; want EOF", err)
-		}
-		c.Close()
-	}
+	})
 }
 
 // TestLoopWriteTimeout: a client that stops reading while the target
 // floods is dropped after WriteTimeout, and the proxy keeps a bounded
 // amount of data for it meanwhile.
 func TestLoopWriteTimeout(t *testing.T) {
-	chunk := make([]byte, 64<<10)
-	target := startTarget(t, func(c net.Conn) {
-		for {
-			if _, err := c.Write(chunk); err != nil {
-				return
+	eachRelay(t, func(t *testing.T, r Relay) {
+		chunk := make([]byte, 64<<10)
+		target := startTarget(t, func(c net.Conn) {
+			for {
+				if _, err := c.Write(chunk); err != nil {
+					return
+				}
 			}
+		})
+		addr := startServer(t, &Server{Relay: r, Target: Endpoint{Address: target}, WriteTimeout: 300 * time.Millisecond, CloseTimeout: 300 * time.Millisecond})
+		c, _, _ := dial(t, addr, "")
+		c.(*net.TCPConn).SetReadBuffer(64 << 10)
+		time.Sleep(time.Second) // never read: the server's writes block
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		n, err := io.Copy(io.Discard, c)
+		if err != nil {
+			t.Fatalf("after %d bytes: %v; want the server to end the connection", n, err)
+		}
+		if n > 64<<20 {
+			t.Fatalf("read %d bytes from a stalled session", n)
 		}
 	})
-	addr := startServer(t, &Server{Target: Endpoint{Address: target}, WriteTimeout: 300 * time.Millisecond, CloseTimeout: 300 * time.Millisecond})
-	c, _, _ := dial(t, addr, "")
-	c.(*net.TCPConn).SetReadBuffer(64 << 10)
-	time.Sleep(time.Second) // never read: the server's writes block
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	n, err := io.Copy(io.Discard, c)
-	if err != nil {
-		t.Fatalf("after %d bytes: %v; want the server to end the connection", n, err)
-	}
-	if n > 64<<20 {
-		t.Fatalf("read %d bytes from a stalled session", n)
-	}
 }
 
 // TestLoopHeartbeatDropsSilentClient: with a heartbeat the client gets
 // pings, and a client that sends nothing is dropped after two intervals.
 func TestLoopHeartbeatDropsSilentClient(t *testing.T) {
-	addr := startServer(t, &Server{Target: Endpoint{Address: startEcho(t)}, Heartbeat: 100 * time.Millisecond})
-	c, br, _ := dial(t, addr, "")
-	start := time.Now()
-	pings := 0
-	for {
-		f, err := ws.ReadFrame(br)
-		if err != nil {
-			break // the server ended the connection
+	eachRelay(t, func(t *testing.T, r Relay) {
+		addr := startServer(t, &Server{Relay: r, Target: Endpoint{Address: startEcho(t)}, Heartbeat: 100 * time.Millisecond})
+		c, br, _ := dial(t, addr, "")
+		start := time.Now()
+		pings := 0
+		for {
+			f, err := ws.ReadFrame(br)
+			if err != nil {
+				break // the server ended the connection
+			}
+			if f.Header.OpCode == ws.OpPing {
+				pings++
+			}
 		}
-		if f.Header.OpCode == ws.OpPing {
-			pings++
+		if d := time.Since(start); d < 150*time.Millisecond || d > 3*time.Second {
+			t.Fatalf("silent client dropped after %v; want about 200ms", d)
 		}
-	}
-	if d := time.Since(start); d < 150*time.Millisecond || d > 3*time.Second {
-		t.Fatalf("silent client dropped after %v; want about 200ms", d)
-	}
-	if pings == 0 {
-		t.Fatal("no ping before the drop")
-	}
-	c.Close()
+		if pings == 0 {
+			t.Fatal("no ping before the drop")
+		}
+		c.Close()
+	})
 }
 
 // TestLoopNoAllocationPerFrame: relaying a message each way allocates
 // nothing in steady state.
 func TestLoopNoAllocationPerFrame(t *testing.T) {
-	if testing.Short() {
-		t.Skip("measures allocations over many round trips")
-	}
-	addr := startServer(t, &Server{Target: Endpoint{Address: startEcho(t)}})
-	c, hbr, _ := dial(t, addr, "")
-	br := bufio.NewReaderSize(hbr, 64<<10) // hbr may hold bytes read with the response
-	msg := clientFrame(true, ws.OpBinary, bytes.Repeat([]byte("x"), 1000))
-	roundTrip := func() {
-		c.Write(msg)
-		if err := readPayload(br, 1000); err != nil {
-			t.Fatal(err)
+	eachRelay(t, func(t *testing.T, r Relay) {
+		if testing.Short() {
+			t.Skip("measures allocations over many round trips")
 		}
-	}
-	for range 100 {
-		roundTrip() // warm up the pools
-	}
-	if a := testing.AllocsPerRun(500, roundTrip); a >= 0.5 {
-		t.Fatalf("%.2f allocations per round trip; want none", a)
-	}
+		addr := startServer(t, &Server{Relay: r, Target: Endpoint{Address: startEcho(t)}})
+		c, hbr, _ := dial(t, addr, "")
+		br := bufio.NewReaderSize(hbr, 64<<10) // hbr may hold bytes read with the response
+		msg := clientFrame(true, ws.OpBinary, bytes.Repeat([]byte("x"), 1000))
+		roundTrip := func() {
+			c.Write(msg)
+			if err := readPayload(br, 1000); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 100 {
+			roundTrip() // warm up the pools
+		}
+		if a := testing.AllocsPerRun(500, roundTrip); a >= 0.5 {
+			t.Fatalf("%.2f allocations per round trip; want none", a)
+		}
+	})
 }
 
 // TestLoopBulkTargetIntegrity: a bulk stream from the target (the splice
 // path) reaches the client intact, in frames of at most 64 KiB.
 func TestLoopBulkTargetIntegrity(t *testing.T) {
-	data := make([]byte, 24<<20)
-	for i := range data {
-		data[i] = byte(i*7 + i>>11)
-	}
-	ln := newLocalListener(t)
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
+	eachRelay(t, func(t *testing.T, r Relay) {
+		data := make([]byte, 24<<20)
+		for i := range data {
+			data[i] = byte(i*7 + i>>11)
 		}
-		defer c.Close()
-		for p := data; len(p) > 0; {
-			n := min(len(p), 1+len(p)%200000)
-			c.Write(p[:n])
-			p = p[n:]
+		ln := newLocalListener(t)
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			for p := data; len(p) > 0; {
+				n := min(len(p), 1+len(p)%200000)
+				c.Write(p[:n])
+				p = p[n:]
+			}
+		}()
+		t.Cleanup(func() { ln.Close() })
+		addr := startServer(t, &Server{Relay: r, Target: Endpoint{Address: ln.Addr().String()}})
+		_, hbr, _ := dial(t, addr, "")
+		// The first frame can come with the 101 response, into hbr.
+		br := bufio.NewReaderSize(hbr, 256<<10)
+		if got := readBulk(t, br, len(data)); !bytes.Equal(got, data) {
+			t.Fatalf("got %d bytes, want %d identical", len(got), len(data))
 		}
-	}()
-	t.Cleanup(func() { ln.Close() })
-	addr := startServer(t, &Server{Target: Endpoint{Address: ln.Addr().String()}})
-	_, hbr, _ := dial(t, addr, "")
-	// The first frame can come with the 101 response, into hbr.
-	br := bufio.NewReaderSize(hbr, 256<<10)
-	if got := readBulk(t, br, len(data)); !bytes.Equal(got, data) {
-		t.Fatalf("got %d bytes, want %d identical", len(got), len(data))
-	}
+	})
 }
 
 // readBulk reads binary frames of at most targetReadSize bytes up to the

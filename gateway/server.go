@@ -106,18 +106,19 @@ type Server struct {
 	// Logger receives log records. Nil means slog.Default().
 	Logger *slog.Logger
 
-	// EventLoops is how many event loops relay binary sessions (ws:// and
-	// wss://) on Linux: epoll on the two sockets, buffers taken only while
-	// bytes move, so an idle session holds no goroutine and no buffer. Zero
-	// means GOMAXPROCS; negative relays every session with two goroutines,
-	// as is always done for the base64 subprotocol, TLS targets and on
-	// other systems.
+	// Relay picks the driver that relays sessions (see Relay's values).
+	// The zero value is RelayAuto.
+	Relay Relay
+
+	// EventLoops is how many event loops the epoll driver runs. Zero means
+	// GOMAXPROCS.
 	EventLoops int
 
 	mu       sync.Mutex
 	ln       net.Listener
 	acc      accepter // ln's
 	loops    *reactor // started by the first session handed to a loop
+	noLoops  bool     // the loops could not start: sessions use goroutines
 	conns    map[net.Conn]struct{}
 	sessions map[*session]struct{}
 	wg       sync.WaitGroup
@@ -214,6 +215,9 @@ func (s *Server) logger() *slog.Logger {
 // duplicate of its descriptor.) It then waits for the open connections to
 // finish and returns. A clean stop returns nil.
 func (s *Server) Serve(ln net.Listener) error {
+	if err := s.startLoops(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	if s.stopped {
 		s.mu.Unlock()

@@ -48,7 +48,9 @@ type b64Decoder struct {
 // bytes before start (a frame header or a driver's headroom, see
 // ClientHeadroom). Output never overtakes input: every 3 bytes written
 // follow 4 characters read. With last, the piece ends its message: a short
-// quad is decoded as unpadded.
+// quad is decoded as unpadded. On an error, buf[from:to] holds the quads
+// decoded before it, so that what reaches the target does not depend on how
+// the message was cut into pieces.
 func (d *b64Decoder) decode(buf []byte, start, end int, last bool) (from, to int, err error) {
 	from = start - d.n
 	w := from
@@ -59,10 +61,10 @@ func (d *b64Decoder) decode(buf []byte, start, end int, last bool) (from, to int
 		case v == 0xfe:
 			continue
 		case d.padded:
-			return 0, 0, errBase64
+			return from, w, errBase64
 		case c == '=':
 			if d.n < 2 {
-				return 0, 0, errBase64
+				return from, w, errBase64
 			}
 			d.pad++
 			if d.n+d.pad == 4 {
@@ -70,7 +72,7 @@ func (d *b64Decoder) decode(buf []byte, start, end int, last bool) (from, to int
 			}
 			continue
 		case v == 0xff, d.pad > 0:
-			return 0, 0, errBase64
+			return from, w, errBase64
 		}
 		d.acc = d.acc<<6 | uint32(v)
 		if d.n++; d.n == 4 {
@@ -79,7 +81,7 @@ func (d *b64Decoder) decode(buf []byte, start, end int, last bool) (from, to int
 	}
 	if last {
 		if d.pad > 0 || d.n == 1 {
-			return 0, 0, errBase64 // a quad cut short
+			return from, w, errBase64 // a quad cut short
 		}
 		if d.n > 0 {
 			w += d.flush(buf[w:])

@@ -158,11 +158,11 @@ func (s *Session) Client(buf []byte, off int) (used int, data []byte) {
 		if s.cfg.Base64 {
 			start := off + used - len(chunk)
 			from, to, err := s.b64.decode(buf, start, start+len(chunk), msgEnd)
+			data = buf[from:to]
 			if err != nil {
 				s.failClient(err)
-				return used, nil
+				msgEnd = false
 			}
-			data = buf[from:to]
 		}
 		if len(data) > 0 && s.cfg.Recorder != nil {
 			s.cfg.Recorder.ClientData(data)
