@@ -70,19 +70,19 @@ func relayGoroutines(ss *session, target net.Conn) {
 		g.copyToClient()
 	}()
 	g.copyToTarget()
-	g.mu.Lock()
-	ss.logClientEnd()
-	g.mu.Unlock()
 
 	// The client side is done, and nothing more may be sent to it (our
 	// close is out, or it is gone): end its TCP connection first, as RFC
 	// 6455 asks of servers. The target sees EOF after everything the client
 	// sent, and gets CloseTimeout to end its output, which is discarded.
-	closeWrite(target)
-	target.SetReadDeadline(time.Now().Add(ss.srv.closeTimeout()))
+	g.w.mu.Lock() // after the data frame in flight, if any
 	g.mu.Lock()
+	ss.logClientEnd()
 	ss.core.ClientOutputShut()
 	g.mu.Unlock()
+	g.w.mu.Unlock()
+	closeWrite(target)
+	target.SetReadDeadline(time.Now().Add(ss.srv.closeTimeout()))
 	ss.lingerClient()
 	<-toClient
 }

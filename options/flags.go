@@ -37,6 +37,7 @@ const (
 	flagAuthPlugin    = "auth-plugin"
 	flagAuthSource    = "auth-source"
 	flagHeartbeat     = "heartbeat"
+	flagRelay         = "relay"
 	flagLogFile       = "log-file"
 	flagSyslog        = "syslog"
 	flagLegacySyslog  = "legacy-syslog"
@@ -105,6 +106,7 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: flagAuthPlugin, Usage: "auth plugin `CLASS`, such as BasicHTTPAuth, to determine if a connection is allowed"},
 		&cli.StringFlag{Name: flagAuthSource, Usage: "an argument to be passed to the auth plugin on instantiation"},
 		&cli.IntFlag{Name: flagHeartbeat, Usage: "send a ping to the client every `INTERVAL` seconds; drop it after two unanswered"},
+		&cli.StringFlag{Name: flagRelay, Value: "auto", EnvVars: []string{"WEBSOCKIFY_RELAY"}, Usage: "the driver that relays sessions: `auto` (epoll on Linux), epoll (event loops; sessions to --ssl-target still use goroutines) or goroutines (two per session)"},
 		&cli.StringFlag{Name: flagLogFile, Usage: "File where logs will be saved", TakesFile: true},
 		&cli.StringFlag{Name: flagSyslog, Usage: "Log to syslog server. SERVER can be local socket, such as /dev/log, or a UDP host:port pair."},
 		&cli.BoolFlag{Name: flagLegacySyslog, Usage: "Use the old syslog protocol instead of RFC 5424."},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/websockify-go/websockify/gateway"
 )
 
 // Config is a validated command line.
@@ -73,6 +74,7 @@ type Config struct {
 	Timeout      time.Duration
 	IdleTimeout  time.Duration
 	Heartbeat    time.Duration
+	Relay        gateway.Relay
 
 	MaxFrameSize     int64
 	MaxHeaderBytes   int
@@ -272,6 +274,11 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 		}
 		*d.dst = time.Duration(n) * time.Second
 	}
+	relay, err := gateway.ParseRelay(c.String(flagRelay))
+	if err != nil {
+		return nil, usageErrorf("option --relay: %v", err)
+	}
+	cfg.Relay = relay
 	if c.Bool(flagLibserver) {
 		cfg.Warnings = append(cfg.Warnings, "--libserver ignored: this implementation has a single engine")
 	}

@@ -102,6 +102,7 @@ func buildServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (sr
 		MaxHeaderBytes:   cfg.MaxHeaderBytes,
 		MaxFrameSize:     cfg.MaxFrameSize,
 		Heartbeat:        cfg.Heartbeat,
+		Relay:            cfg.Relay,
 		RunOnce:          cfg.RunOnce,
 		IdleTimeout:      cfg.IdleTimeout,
 		FlashPolicy:      cfg.FlashPolicy,
