@@ -9,7 +9,7 @@ BIN      := bin/websockify
 SHIM     := rebind/rebind.so
 GOFILES  := $(shell find . -name '*.go' -not -path './.git/*' 2>/dev/null)
 
-.PHONY: all build run test unit e2e race vet fmt-check lint bench fuzz clean deps
+.PHONY: all build run test unit e2e e2e-goroutines race vet fmt-check lint bench fuzz clean deps
 
 all: build
 
@@ -30,7 +30,7 @@ $(BIN): $(SHIM) $(GOFILES) go.mod go.sum
 
 # Everything CI runs: formatting, vet, unit tests with the race detector,
 # then the end-to-end suite against the real binary.
-test: fmt-check vet race e2e
+test: fmt-check vet race e2e e2e-goroutines
 
 unit: $(SHIM) deps
 	$(GO) test $(GOTESTFLAGS) -shuffle=on -timeout=10m $$($(GO) list ./... | grep -v /tests)
@@ -40,6 +40,13 @@ race: $(SHIM) deps
 
 e2e: $(BIN) deps
 	$(GO) test $(GOTESTFLAGS) -count=1 -timeout=30m ./tests/...
+
+# The protocol suites again, on the other driver: every session through
+# the goroutine relay (--relay=goroutines, set by its environment variable).
+PROTOCOL_SUITES := autobahn differential proxy limits record tls fdlimit base64
+PROTOCOL_TESTS  := $(shell sed -n 's/^func \(Test[A-Za-z0-9_]*\)(t \*testing.T).*/\1/p' $(PROTOCOL_SUITES:%=tests/%_test.go) | paste -sd'|')
+e2e-goroutines: $(BIN) deps
+	WEBSOCKIFY_RELAY=goroutines $(GO) test $(GOTESTFLAGS) -count=1 -timeout=30m -run '^($(PROTOCOL_TESTS))$$' ./tests/...
 
 # System programs the tests drive (installed when root): the end-to-end
 # suite, and redis-server for the tokens package.
