@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -140,7 +141,7 @@ func dial(t testing.TB, addr, extra string) (net.Conn, *bufio.Reader, *http.Resp
 
 func readFrame(t testing.TB, br *bufio.Reader) ws.Frame {
 	t.Helper()
-	f, err := ws.ReadFrame(br) // trusted: the server under test
+	f, err := readServerFrame(br)
 	if err != nil {
 		t.Fatalf("read frame: %v", err)
 	}
@@ -358,4 +359,19 @@ func eachRelay(t *testing.T, f func(t *testing.T, r Relay)) {
 	for _, r := range testRelays {
 		t.Run(r.String(), func(t *testing.T) { f(t, r) })
 	}
+}
+
+// readServerFrame reads one frame from the server under test, refusing
+// payloads over 16 MiB.
+func readServerFrame(r io.Reader) (ws.Frame, error) {
+	h, err := ws.ReadHeader(r)
+	if err != nil {
+		return ws.Frame{}, err
+	}
+	if h.Length > 16<<20 {
+		return ws.Frame{}, fmt.Errorf("frame of %d bytes", h.Length)
+	}
+	f := ws.Frame{Header: h, Payload: make([]byte, h.Length)}
+	_, err = io.ReadFull(r, f.Payload)
+	return f, err
 }

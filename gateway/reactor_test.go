@@ -120,7 +120,7 @@ func TestLoopHeartbeatDropsSilentClient(t *testing.T) {
 		start := time.Now()
 		pings := 0
 		for {
-			f, err := ws.ReadFrame(br)
+			f, err := readServerFrame(br)
 			if err != nil {
 				break // the server ended the connection
 			}
@@ -203,7 +203,7 @@ func readBulk(t *testing.T, br *bufio.Reader, want int) []byte {
 	t.Helper()
 	var got []byte
 	for {
-		f, err := ws.ReadFrame(br)
+		f, err := readServerFrame(br)
 		if err != nil {
 			t.Fatalf("after %d bytes: %v", len(got), err)
 		}

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"encoding/base64"
-	"errors"
 	"net"
 	"sync"
 	"syscall"
@@ -46,9 +45,6 @@ type goRelay struct {
 	timer   *time.Timer
 	timerAt time.Time
 }
-
-// errDropped is a target read that core drops (our close is out).
-var errDropped = errors.New("gateway: target bytes dropped")
 
 // relayGoroutines relays ss to target until both directions are done.
 func relayGoroutines(ss *session, target net.Conn) {

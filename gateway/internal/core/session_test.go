@@ -44,7 +44,7 @@ func frames(t *testing.T, s *Session) []ws.Frame {
 	s.Sent(len(s.Pending()))
 	var fs []ws.Frame
 	for r.Len() > 0 {
-		f, err := ws.ReadFrame(r)
+		f, err := readFrame(r)
 		if err != nil {
 			t.Fatalf("queued frames: %v", err)
 		}
@@ -135,14 +135,14 @@ func TestSessionTargetFrames(t *testing.T) {
 	var s Session
 	s.Init(Config{}, t0)
 	buf := append(make([]byte, Headroom), "hello"...)
-	f, err := ws.ReadFrame(bytes.NewReader(s.TargetFrame(buf, 5, nil)))
+	f, err := readFrame(bytes.NewReader(s.TargetFrame(buf, 5, nil)))
 	if err != nil || f.Header.OpCode != ws.OpBinary || string(f.Payload) != "hello" {
 		t.Fatalf("frame %+v, %v", f, err)
 	}
 
 	s.Init(Config{Base64: true}, t0)
 	enc := make([]byte, Headroom+EncodedLen(5))
-	f, err = ws.ReadFrame(bytes.NewReader(s.TargetFrame(buf, 5, enc)))
+	f, err = readFrame(bytes.NewReader(s.TargetFrame(buf, 5, enc)))
 	if err != nil || f.Header.OpCode != ws.OpText || string(f.Payload) != "aGVsbG8=" {
 		t.Fatalf("base64 frame %+v, %v", f, err)
 	}
@@ -300,4 +300,15 @@ func abs(n int) int {
 		return -n
 	}
 	return n
+}
+
+// readFrame reads one frame the session built.
+func readFrame(r io.Reader) (ws.Frame, error) {
+	h, err := ws.ReadHeader(r)
+	if err != nil {
+		return ws.Frame{}, err
+	}
+	f := ws.Frame{Header: h, Payload: make([]byte, h.Length)}
+	_, err = io.ReadFull(r, f.Payload)
+	return f, err
 }
