@@ -1,14 +1,13 @@
 package gateway
 
 import (
-	"encoding/binary"
 	"errors"
 	"net"
 	"net/netip"
 	"os"
 	"time"
-	"unsafe"
 
+	"github.com/websockify-go/websockify/gateway/internal/epoll"
 	"golang.org/x/sys/unix"
 )
 
@@ -46,7 +45,7 @@ func dialSocket(addr string, timeout time.Duration) (fd int, ok bool, err error)
 			return fail("setsockopt", err)
 		}
 	}
-	switch err := nbConnect(fd, ap); err {
+	switch err := epoll.Connect(fd, ap); err {
 	case nil:
 		return fd, true, nil
 	case unix.EINPROGRESS, unix.EINTR:
@@ -77,27 +76,6 @@ var targetSockopts = [...]struct{ level, opt, value int }{
 	{unix.IPPROTO_TCP, unix.TCP_NODELAY, 1},
 	{unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1},
 	{unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, 15},
-}
-
-// nbConnect starts connecting the non-blocking socket fd to ap. It is a
-// raw system call, which the scheduler does not watch: on loopback,
-// connect completes the handshake before it returns, which can take long
-// enough for sysmon to hand the P to another thread.
-func nbConnect(fd int, ap netip.AddrPort) error {
-	var sa unsafe.Pointer
-	var n uintptr
-	port := ap.Port()
-	if ap.Addr().Is4() {
-		sa4 := &unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: ap.Addr().As4()}
-		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa4.Port))[:], port)
-		sa, n = unsafe.Pointer(sa4), unix.SizeofSockaddrInet4
-	} else {
-		sa6 := &unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: ap.Addr().As16()}
-		binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa6.Port))[:], port)
-		sa, n = unsafe.Pointer(sa6), unix.SizeofSockaddrInet6
-	}
-	_, _, e := unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(sa), n)
-	return errnoErr(e)
 }
 
 func soError(fd int) error {

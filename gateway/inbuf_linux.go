@@ -3,6 +3,7 @@ package gateway
 import (
 	"sync"
 
+	"github.com/websockify-go/websockify/gateway/internal/epoll"
 	"golang.org/x/sys/unix"
 )
 
@@ -120,7 +121,7 @@ func (ib *inBuf) writeTo(fd int) (int, error) {
 		ib.iov[k].SetLen(sp.b - sp.a)
 		k++
 	}
-	n, err := nbWritev(fd, ib.iov[:k])
+	n, err := epoll.Writev(fd, ib.iov[:k])
 	if err != nil {
 		return 0, err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/websockify-go/websockify/gateway/internal/core"
+	"github.com/websockify-go/websockify/gateway/internal/epoll"
 	"golang.org/x/sys/unix"
 )
 
@@ -34,7 +35,7 @@ func (ps *pollSession) flushClient() (progress bool) {
 		switch {
 		case ps.pipeN > 0:
 			from = fromPipe
-			n, err = nbSplice(ps.pipe.r, ps.cfd, ps.pipeN, unix.SPLICE_F_MOVE)
+			n, err = epoll.Splice(ps.pipe.R, ps.cfd, ps.pipeN, unix.SPLICE_F_MOVE)
 		case ps.pull > 0:
 			return progress // the rest of the frame is still to come from the target
 		case ps.tls != nil && ps.tls.pending():
@@ -59,7 +60,7 @@ func (ps *pollSession) flushClient() (progress bool) {
 				ps.armOut(false)
 			}
 			if ps.writeBy.IsZero() {
-				ps.writeBy = ps.l.now.Add(ps.ss.srv.writeTimeout())
+				ps.writeBy = ps.l.Now().Add(ps.ss.srv.writeTimeout())
 			}
 			return progress
 		case err != nil:
@@ -76,7 +77,7 @@ func (ps *pollSession) flushClient() (progress bool) {
 		switch from {
 		case fromPipe:
 			if ps.pipeN -= n; ps.pipeN == 0 && ps.pull == 0 {
-				ps.l.putPipe(ps.pipe)
+				ps.l.PutPipe(ps.pipe)
 				for ; ps.pipeFrames > 0; ps.pipeFrames-- {
 					ps.frameSent()
 				}
@@ -104,7 +105,7 @@ func (ps *pollSession) flushClient() (progress bool) {
 // session, into records (which take them all) for the next round.
 func (ps *pollSession) writeClient(p []byte) (int, error) {
 	if ps.tls == nil {
-		return nbWrite(ps.cfd, p)
+		return epoll.Write(ps.cfd, p)
 	}
 	n, err := ps.tc.Write(p)
 	if err != nil {
@@ -128,8 +129,8 @@ func (ps *pollSession) frameSent() {
 func (ps *pollSession) releaseTB() {
 	switch {
 	case ps.tb == nil:
-	case ps.tbPool == &bufPool && ps.l.tbuf == nil:
-		ps.l.tbuf = ps.tb
+	case ps.tbPool == &bufPool && ps.sc.tbuf == nil:
+		ps.sc.tbuf = ps.tb
 	default:
 		ps.tbPool.Put(ps.tb)
 	}
@@ -160,7 +161,7 @@ func (ps *pollSession) readClient() bool {
 	if c.ClientDone() || ps.in != nil || len(c.Pending()) > 0 || (!ps.cIn && ps.pending == nil) {
 		return false
 	}
-	ib := ps.l.clientBuf()
+	ib := ps.sc.clientBuf()
 	const h = core.ClientHeadroom
 	buf := ib.b[h:]
 	var n int
@@ -177,7 +178,7 @@ func (ps *pollSession) readClient() bool {
 		if ps.tls != nil {
 			n, err = ps.readTLS(buf)
 		} else {
-			n, err = nbRead(ps.cfd, buf)
+			n, err = epoll.Read(ps.cfd, buf)
 		}
 		switch {
 		case err == unix.EAGAIN:
@@ -201,7 +202,7 @@ func (ps *pollSession) readClient() bool {
 			ps.cIn = false
 		}
 	}
-	c.Received(ps.l.now)
+	c.Received(ps.l.Now())
 	in := ib.b[:h+n]
 	for off := h; off < len(in) && !c.ClientDone(); {
 		used, data := c.Client(in, off)
@@ -212,7 +213,7 @@ func (ps *pollSession) readClient() bool {
 		}
 	}
 	if ib.pending() {
-		ps.in, ps.l.cbuf = ib, nil
+		ps.in, ps.sc.cbuf = ib, nil
 		ps.flushTarget()
 		if ps.in == nil {
 			ps.slowTarget = false // the target took it all at once

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/websockify-go/websockify/gateway/internal/core"
+	"github.com/websockify-go/websockify/gateway/internal/epoll"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,15 +28,14 @@ import (
 // in splice mode) for the client, plus queued control frames, which the
 // client must read before more of its input is read.
 type pollSession struct {
-	ss       *session
-	core     *core.Session // ss.core, the loop's once the session is registered
-	l        *loop
-	slot     int32
-	gen      uint32
+	ss   *session
+	core *core.Session // ss.core, the loop's once the session is registered
+	epoll.Member
+	l        *epoll.Loop
+	sc       *scratch  // l's
 	cfd, tfd int       // the client's and the target's sockets, the loop's own (takeSocket, dialSocket)
 	tc       *tls.Conn // a wss:// session's TLS, over tls; nil for ws://
 	tls      *loopTLS
-	marked   bool
 	done     bool
 
 	cOutArmed, tOutArmed bool // EPOLLOUT is registered (after the first EAGAIN)
@@ -62,7 +62,7 @@ type pollSession struct {
 	canSplice    bool // both sockets TCP, binary frames and nothing to record
 	splicing     bool // target bytes go to the client through pipe (splice_linux.go)
 	slowClient   bool // the client pushed back lately: one frame per splice
-	pipe         pipePair
+	pipe         epoll.Pipe
 	pipeN        int  // frame bytes in pipe: headers and payloads
 	pipeFrames   int  // whole frames in pipe
 	pull         int  // payload bytes of the last frame in pipe still in the target socket
@@ -185,10 +185,12 @@ func (s *Server) handOff(ss *session, lc loopConn, tfd int, tcp bool) bool {
 		ss.log.Debug("relaying with goroutines", "err", err)
 		return false
 	}
+	l, sc := r.pick()
 	ps := &pollSession{
 		ss:        ss,
 		core:      &ss.core,
-		l:         r.pick(),
+		l:         l,
+		sc:        sc,
 		cfd:       cfd,
 		tfd:       tfd,
 		canSplice: isTCP(lc.raw) && tcp && lc.tc == nil && !ss.core.Base64() && !ss.core.Recording(),
@@ -210,17 +212,16 @@ func (s *Server) handOff(ss *session, lc loopConn, tfd int, tcp bool) bool {
 	}
 	// Once registered, ps belongs to the loop: decide before.
 	kick := ps.pending != nil || len(ss.core.Pending()) > 0 || !ss.core.Deadline().IsZero() || ps.tls != nil
-	l := ps.l
 	ss.drv = ps
-	err = l.register(ps)
+	err = l.Register(ps, ps.cfd, ps.tfd)
 	switch {
 	case err != nil:
 		// The loop may have seen one socket already: the session is its to
 		// end (out of epoll watches, say).
 		ss.log.Warn("event loop refused the session", "err", err)
-		l.post(loopMsg{kind: msgAbort, ps: ps})
+		l.Post(ps, epoll.Msg{Kind: msgAbort})
 	case kick:
-		l.post(loopMsg{kind: msgStep, ps: ps})
+		l.Post(ps, epoll.Msg{Kind: msgStep})
 	}
 	// A duplicate keeps the socket open; closing the original takes it out
 	// of Go's poller, which would otherwise wake up for every packet too. A
@@ -291,12 +292,12 @@ func dupFD(fd int) (int, error) {
 
 // close sends our close frame, on the loop.
 func (ps *pollSession) close(code ws.StatusCode, reason string) {
-	ps.l.post(loopMsg{kind: msgClose, ps: ps, code: code, reason: reason})
+	ps.l.Post(ps, epoll.Msg{Kind: msgClose, Code: int(code), Reason: reason})
 }
 
-func (ps *pollSession) abort() { ps.l.post(loopMsg{kind: msgAbort, ps: ps}) }
+func (ps *pollSession) abort() { ps.l.Post(ps, epoll.Msg{Kind: msgAbort}) }
 
-func (ps *pollSession) fire() { ps.l.post(loopMsg{kind: msgTimer, ps: ps}) }
+func (ps *pollSession) fire() { ps.l.Post(ps, epoll.Msg{Kind: msgTimer}) }
 
 // armOut adds EPOLLOUT to a socket's registration after its first EAGAIN
 // on a write. If the socket has become writable meanwhile, the change
@@ -308,18 +309,25 @@ func (ps *pollSession) armOut(target bool) {
 	} else {
 		ps.cOutArmed = true
 	}
-	if err := ps.l.ctl(unix.EPOLL_CTL_MOD, fd, ps.slot, ps.gen, target, true); err != nil {
+	side := 0
+	if target {
+		side = 1
+	}
+	if err := ps.l.ArmOut(ps, side, fd); err != nil {
 		ps.ss.log.Warn("event loop", "err", err) // cannot happen on a registered socket
 	}
 }
 
-func (ps *pollSession) onEvent(target bool, ev uint32) {
+// Event records readiness of the client's (side 0) or the target's (side 1)
+// socket.
+func (ps *pollSession) Event(side int, ev uint32) {
+	target := side == 1
 	if !target && ps.clientClosed {
 		return // an event from before the close
 	}
-	in := ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
-	out := ev&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0
-	hup := ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
+	in := ev&(epoll.In|epoll.RDHup|epoll.Hup|epoll.Err) != 0
+	out := ev&(epoll.Out|epoll.Hup|epoll.Err) != 0
+	hup := ev&(epoll.RDHup|epoll.Hup|epoll.Err) != 0
 	if target {
 		ps.tIn, ps.tOut, ps.tHup = ps.tIn || in, ps.tOut || out, ps.tHup || hup
 	} else {
@@ -329,7 +337,7 @@ func (ps *pollSession) onEvent(target bool, ev uint32) {
 
 // step does what the session's readiness and deadlines allow.
 func (ps *pollSession) step() {
-	ps.expire(ps.l.now)
+	ps.expire(ps.l.Now())
 	for round := 0; !ps.done; round++ {
 		progress := ps.flushClient()
 		progress = ps.flushTarget() || progress
@@ -340,7 +348,7 @@ func (ps *pollSession) step() {
 			break
 		}
 		if round == stepRounds-1 {
-			ps.l.again = append(ps.l.again, ps)
+			ps.l.Again(ps)
 			break
 		}
 	}
@@ -367,7 +375,7 @@ func (ps *pollSession) advance() bool {
 	if !ps.targetShut && ps.in == nil {
 		unix.Shutdown(ps.tfd, unix.SHUT_WR)
 		ps.targetShut = true
-		ps.drainBy = ps.l.now.Add(c.CloseTimeout())
+		ps.drainBy = ps.l.Now().Add(c.CloseTimeout())
 		progress = true
 	}
 	if !ps.lingering && !ps.clientClosed && (c.ClientDead() || !ps.clientPending()) {
@@ -378,12 +386,12 @@ func (ps *pollSession) advance() bool {
 			ps.closeNotify()
 			unix.Shutdown(ps.cfd, unix.SHUT_WR)
 			ps.lingering, ps.lingerLeft = true, 1<<20
-			ps.lingerBy = ps.l.now.Add(c.CloseTimeout())
+			ps.lingerBy = ps.l.Now().Add(c.CloseTimeout())
 		}
 		progress = true
 	}
 	if ps.lingering && ps.cIn {
-		n, err := nbRead(ps.cfd, ps.l.clientBuf().b)
+		n, err := epoll.Read(ps.cfd, ps.sc.clientBuf().b)
 		switch {
 		case err == unix.EAGAIN:
 			ps.cIn = false
@@ -447,7 +455,7 @@ func (ps *pollSession) armTimer() {
 		return
 	}
 	ps.timerAt = next
-	d := max(next.Sub(ps.l.now)-timerSlack, 0)
+	d := max(next.Sub(ps.l.Now())-timerSlack, 0)
 	if ps.timer == nil {
 		ps.timer = time.AfterFunc(d, ps.fire)
 	} else {
@@ -464,7 +472,7 @@ func (ps *pollSession) end() {
 	if ps.timer != nil {
 		ps.timer.Stop()
 	}
-	ps.l.remove(ps)
+	ps.l.Remove(ps)
 	if !ps.clientClosed {
 		unix.Close(ps.cfd)
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/websockify-go/websockify/gateway/internal/core"
+	"github.com/websockify-go/websockify/gateway/internal/epoll"
 	"golang.org/x/sys/unix"
 )
 
@@ -13,7 +14,7 @@ import (
 
 func (ps *pollSession) releaseIn() {
 	if ps.in != nil {
-		ps.l.putClientBuf(ps.in)
+		ps.sc.putClientBuf(ps.in)
 	}
 	ps.in = nil
 }
@@ -34,7 +35,7 @@ func (ps *pollSession) flushTarget() bool {
 		// and keep what waits in a small buffer.
 		ps.slowTarget = true
 		if small := ps.in.shrink(); small != ps.in {
-			ps.l.putClientBuf(ps.in)
+			ps.sc.putClientBuf(ps.in)
 			ps.in = small
 		}
 		return false
@@ -42,7 +43,7 @@ func (ps *pollSession) flushTarget() bool {
 		return true
 	case err != nil:
 		ps.releaseIn()
-		ps.core.TargetWriteFailed(os.NewSyscallError("write", err), ps.l.now)
+		ps.core.TargetWriteFailed(os.NewSyscallError("write", err), ps.l.Now())
 		return true
 	}
 	if !ps.in.pending() {
@@ -79,9 +80,9 @@ func (ps *pollSession) copyTarget() bool {
 	if c.Base64() {
 		readSize = targetReadSize / 4 * 3
 	}
-	bp := ps.l.targetBuf()
+	bp := ps.sc.targetBuf()
 	buf := (*bp)[:core.Headroom+readSize]
-	n, err := nbRead(ps.tfd, buf[core.Headroom:])
+	n, err := epoll.Read(ps.tfd, buf[core.Headroom:])
 	switch {
 	case err == unix.EAGAIN:
 		ps.tIn = false
@@ -111,7 +112,7 @@ func (ps *pollSession) copyTarget() bool {
 		return true // dropped, as after a failed write
 	}
 	if pool == &bufPool {
-		ps.l.tbuf = nil
+		ps.sc.tbuf = nil
 	}
 	ps.tb, ps.tbPool = fb, pool
 	ps.tA = cap(*fb) - cap(frame)
@@ -123,7 +124,7 @@ func (ps *pollSession) copyTarget() bool {
 
 // targetEnded stops reading the target; core closes the session.
 func (ps *pollSession) targetEnded(err error) {
-	if ps.core.TargetEnded(err, ps.l.now) {
+	if ps.core.TargetEnded(err, ps.l.Now()) {
 		ps.ss.logTargetEnd(err)
 	}
 }

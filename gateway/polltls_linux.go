@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/websockify-go/websockify/gateway/internal/epoll"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,7 +38,7 @@ type loopTLS struct {
 
 func (c *loopTLS) Read(p []byte) (int, error) {
 	for {
-		n, err := nbRead(c.fd, p)
+		n, err := epoll.Read(c.fd, p)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -67,7 +68,7 @@ func (c *loopTLS) pending() bool { return c.out != nil && len(*c.out) > 0 }
 // flush writes the waiting records; EAGAIN and other errors are the
 // socket's. The buffer goes back to the pool once empty.
 func (c *loopTLS) flush() (int, error) {
-	n, err := nbWrite(c.fd, *c.out)
+	n, err := epoll.Write(c.fd, *c.out)
 	if n > 0 {
 		if rest := len(*c.out) - n; rest > 0 {
 			*c.out = (*c.out)[:copy(*c.out, (*c.out)[n:])]

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"golang.org/x/sys/unix"
 )
 
 // TestLoopIdleSessionsHoldNoGoroutine: plain sessions go to the event loops,
@@ -218,31 +217,5 @@ func readBulk(t *testing.T, br *bufio.Reader, want int) []byte {
 			t.Fatalf("frame %+v after %d bytes", f.Header, len(got))
 		}
 		got = append(got, f.Payload...)
-	}
-}
-
-// TestLoopPostAfterCloseWritesNothing: a message for a loop that has
-// stopped (a late timer, a Shutdown's close) is dropped; it must not write
-// to the loop's old eventfd number, which another descriptor may have
-// taken (it once did: eight bytes before an HTTP response).
-func TestLoopPostAfterCloseWritesNothing(t *testing.T) {
-	r, err := newReactor(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := r.loops[0]
-	r.stop()
-	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(sp[0])
-	defer unix.Close(sp[1])
-	l.post(loopMsg{kind: msgStep, ps: &pollSession{}})
-	for _, fd := range sp {
-		var b [16]byte
-		if n, err := unix.Read(fd, b[:]); err != unix.EAGAIN {
-			t.Fatalf("descriptor %d (the loop's eventfd was %d): read %d bytes (%v) after a post to the closed loop", fd, l.evfd, n, err)
-		}
 	}
 }

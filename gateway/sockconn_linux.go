@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/websockify-go/websockify/gateway/internal/epoll"
 	"golang.org/x/sys/unix"
 )
 
@@ -48,7 +49,7 @@ func (c *sockConn) Read(p []byte) (int, error) {
 			c.mu.Unlock()
 			return 0, err
 		}
-		n, err := ignoringEINTR(func() (int, error) { return nbRead(c.fd, p) })
+		n, err := ignoringEINTR(func() (int, error) { return epoll.Read(c.fd, p) })
 		if err != unix.EAGAIN {
 			c.mu.Unlock()
 			switch {
@@ -81,7 +82,7 @@ func (c *sockConn) Write(p []byte) (int, error) {
 			return 0, err
 		}
 		for done < len(p) {
-			n, err := ignoringEINTR(func() (int, error) { return nbWrite(c.fd, p[done:]) })
+			n, err := ignoringEINTR(func() (int, error) { return epoll.Write(c.fd, p[done:]) })
 			if err == unix.EAGAIN {
 				break
 			}

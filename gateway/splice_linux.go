@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/websockify-go/websockify/gateway/internal/core"
+	"github.com/websockify-go/websockify/gateway/internal/epoll"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,21 +20,16 @@ import (
 // spliceBatch bounds the target bytes put in the pipe at once.
 const spliceBatch = 512 << 10
 
-// pipeSize is what splice pipes are grown to (the default maximum of
-// /proc/sys/fs/pipe-max-size); a pipe that cannot grow keeps its size and
-// simply takes fewer frames at once.
-const pipeSize = 1 << 20
-
 // spliceTarget fills a pipe with frames of the bytes waiting in the target
 // socket and starts sending them. With less than spliceMin bytes waiting,
 // it falls back to the copy path.
 func (ps *pollSession) spliceTarget() bool {
-	avail, err := nbInq(ps.tfd)
+	avail, err := epoll.Inq(ps.tfd)
 	if err != nil || avail < spliceMin {
 		ps.splicing = false
 		return ps.copyTarget()
 	}
-	p, err := ps.l.getPipe()
+	p, err := ps.l.Pipe()
 	if err != nil {
 		ps.splicing, ps.canSplice = false, false
 		return ps.copyTarget()
@@ -50,7 +46,7 @@ func (ps *pollSession) spliceTarget() bool {
 		if hl == 0 {
 			break // dropped: the next read drops the rest
 		}
-		if w, err := nbWrite(p.w, h[:hl]); err != nil || w < hl {
+		if w, err := epoll.Write(p.W, h[:hl]); err != nil || w < hl {
 			break // the pipe is full (a write this small is all or nothing)
 		}
 		ps.pipeN += hl
@@ -72,7 +68,7 @@ func (ps *pollSession) spliceTarget() bool {
 // pullTarget moves the rest of the frame being spliced from the target
 // into the pipe. It reports whether bytes moved.
 func (ps *pollSession) pullTarget() bool {
-	m, err := nbSplice(ps.tfd, ps.pipe.w, ps.pull, unix.SPLICE_F_MOVE)
+	m, err := epoll.Splice(ps.tfd, ps.pipe.W, ps.pull, unix.SPLICE_F_MOVE)
 	switch {
 	case err == unix.EAGAIN:
 		// The socket is empty, or the pipe full (then it drains to the
@@ -103,7 +99,7 @@ func (ps *pollSession) pullTarget() bool {
 // dropPipe discards the pipe of a session whose client is gone.
 func (ps *pollSession) dropPipe() {
 	if ps.pipeN > 0 || ps.pull > 0 {
-		ps.pipe.close() // it holds bytes
+		ps.pipe.Close() // it holds bytes
 	}
 	ps.pipeN, ps.pipeFrames, ps.pull = 0, 0, 0
 }
