@@ -13,7 +13,7 @@ BIN      := bin/websockify
 SHIM     := rebind/rebind.so
 GOFILES  := $(shell find . -name '*.go' -not -path './.git/*' 2>/dev/null)
 
-.PHONY: all build run test unit e2e e2e-goroutines race vet fmt-check lint bench fuzz clean deps
+.PHONY: all build run test unit allocs e2e e2e-goroutines race vet fmt-check lint bench fuzz clean deps
 
 all: build
 
@@ -34,13 +34,17 @@ $(BIN): $(SHIM) $(GOFILES) go.mod go.sum
 
 # Everything CI runs: formatting, vet, unit tests with the race detector,
 # then the end-to-end suite against the real binary.
-test: fmt-check vet race e2e e2e-goroutines
+test: fmt-check vet race allocs e2e e2e-goroutines
 
 unit: $(SHIM) deps
 	$(GO) test $(GOTESTFLAGS) -shuffle=on -timeout=10m $$($(GO) list ./... | grep -v /tests)
 
 race: $(SHIM) deps
 	$(GO) test $(GOTESTFLAGS) -race -shuffle=on -timeout=15m $$($(GO) list ./... | grep -v /tests)
+
+# Allocation counts, which the race detector's sync.Pool makes meaningless.
+allocs: $(SHIM)
+	$(GO) test $(GOTESTFLAGS) -count=1 -run 'NoAllocation' ./gateway/...
 
 e2e: $(BIN) deps
 	$(GO) test $(GOTESTFLAGS) -count=1 -timeout=30m ./tests/...
