@@ -29,13 +29,13 @@ func (ps *pollSession) flushClient() (progress bool) {
 		fromTB
 		fromCout
 	)
-	for ps.cOut && !ps.core.ClientDead() {
+	for ps.client.out && !ps.core.ClientDead() {
 		var n, from int
 		var err error
 		switch {
 		case ps.pipeN > 0:
 			from = fromPipe
-			n, err = epoll.Splice(ps.pipe.R, ps.cfd, ps.pipeN, unix.SPLICE_F_MOVE)
+			n, err = epoll.Splice(ps.pipe.R, ps.client.fd, ps.pipeN, unix.SPLICE_F_MOVE)
 		case ps.pull > 0:
 			return progress // the rest of the frame is still to come from the target
 		case ps.tls != nil && ps.tls.pending():
@@ -54,10 +54,10 @@ func (ps *pollSession) flushClient() (progress bool) {
 		case err == unix.EINTR:
 			continue
 		case err == unix.EAGAIN:
-			ps.cOut = false
+			ps.client.out = false
 			ps.slowClient = true
-			if !ps.cOutArmed {
-				ps.armOut(false)
+			if !ps.client.armed {
+				ps.armOut(clientSide)
 			}
 			if ps.writeBy.IsZero() {
 				ps.writeBy = ps.l.Now().Add(ps.ss.srv.writeTimeout())
@@ -105,7 +105,7 @@ func (ps *pollSession) flushClient() (progress bool) {
 // session, into records (which take them all) for the next round.
 func (ps *pollSession) writeClient(p []byte) (int, error) {
 	if ps.tls == nil {
-		return epoll.Write(ps.cfd, p)
+		return epoll.Write(ps.client.fd, p)
 	}
 	n, err := ps.tc.Write(p)
 	if err != nil {
@@ -145,7 +145,7 @@ func (ps *pollSession) clientWriteFailed(err error) {
 	}
 	ps.ss.log.Debug("write to client failed", "err", err)
 	ps.core.ClientWriteFailed(err)
-	unix.Shutdown(ps.cfd, unix.SHUT_RDWR)
+	unix.Shutdown(ps.client.fd, unix.SHUT_RDWR)
 	ps.releaseTB()
 	ps.dropPipe()
 	if ps.tls != nil {
@@ -158,7 +158,7 @@ func (ps *pollSession) clientWriteFailed(err error) {
 // takes their payloads and no control frame waits for the client.
 func (ps *pollSession) readClient() bool {
 	c := ps.core
-	if c.ClientDone() || ps.in != nil || len(c.Pending()) > 0 || (!ps.cIn && ps.pending == nil) {
+	if c.ClientDone() || ps.in != nil || len(c.Pending()) > 0 || (!ps.client.in && ps.pending == nil) {
 		return false
 	}
 	ib := ps.sc.clientBuf()
@@ -178,11 +178,11 @@ func (ps *pollSession) readClient() bool {
 		if ps.tls != nil {
 			n, err = ps.readTLS(buf)
 		} else {
-			n, err = epoll.Read(ps.cfd, buf)
+			n, err = epoll.Read(ps.client.fd, buf)
 		}
 		switch {
 		case err == unix.EAGAIN:
-			ps.cIn = false
+			ps.client.in = false
 			return false
 		case err == unix.EINTR:
 			return true
@@ -195,11 +195,11 @@ func (ps *pollSession) readClient() bool {
 		case n == 0:
 			c.ClientEnded(io.EOF)
 			return true
-		case n < len(buf) && !ps.cHup && ps.tls == nil:
+		case n < len(buf) && !ps.client.hup && ps.tls == nil:
 			// Drained: more data brings a new edge. (crypto/tls may hold
 			// records already read: only a read that would block says a
 			// TLS session is drained.)
-			ps.cIn = false
+			ps.client.in = false
 		}
 	}
 	c.Received(ps.l.Now())

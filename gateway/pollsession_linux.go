@@ -31,21 +31,13 @@ type pollSession struct {
 	ss   *session
 	core *core.Session // ss.core, the loop's once the session is registered
 	epoll.Member
-	l        *epoll.Loop
-	sc       *scratch  // l's
-	cfd, tfd int       // the client's and the target's sockets, the loop's own (takeSocket, dialSocket)
-	tc       *tls.Conn // a wss:// session's TLS, over tls; nil for ws://
-	tls      *loopTLS
-	done     bool
-
-	cOutArmed, tOutArmed bool // EPOLLOUT is registered (after the first EAGAIN)
-
-	// Readiness remembered from edge-triggered events until EAGAIN. A
-	// short read also ends readability, unless the peer's FIN (or an error)
-	// has been seen: its event has then been consumed already, and only
-	// another read reports it.
-	cIn, cOut, tIn, tOut bool
-	cHup, tHup           bool
+	l      *epoll.Loop
+	sc     *scratch  // l's
+	client sock      // the client's socket, the loop's own (takeSocket)
+	target sock      // the target's socket, the loop's own (dialSocket, dupSocket)
+	tc     *tls.Conn // a wss:// session's TLS, over tls; nil for ws://
+	tls    *loopTLS
+	done   bool
 
 	// client → target
 	pending    []byte // client bytes read along with the handshake
@@ -75,6 +67,23 @@ type pollSession struct {
 	writeBy, drainBy, lingerBy time.Time
 	timer                      *time.Timer
 	timerAt                    time.Time
+}
+
+// sock is one of a session's sockets, with its readiness remembered from
+// edge-triggered events until EAGAIN. A short read also ends readability,
+// unless the peer's FIN (or an error) has been seen: its event has then
+// been consumed already, and only another read reports it.
+type sock struct {
+	fd           int
+	in, out, hup bool
+	armed        bool // EPOLLOUT is registered (after the first EAGAIN)
+}
+
+// note records an event's readiness.
+func (sk *sock) note(ev uint32) {
+	sk.in = sk.in || ev&(epoll.In|epoll.RDHup|epoll.Hup|epoll.Err) != 0
+	sk.out = sk.out || ev&(epoll.Out|epoll.Hup|epoll.Err) != 0
+	sk.hup = sk.hup || ev&(epoll.RDHup|epoll.Hup|epoll.Err) != 0
 }
 
 // stepRounds bounds the work of one session per loop iteration, so that
@@ -191,11 +200,9 @@ func (s *Server) handOff(ss *session, lc loopConn, tfd int, tcp bool) bool {
 		core:      &ss.core,
 		l:         l,
 		sc:        sc,
-		cfd:       cfd,
-		tfd:       tfd,
+		client:    sock{fd: cfd, out: true},
+		target:    sock{fd: tfd, out: true}, // writable until a write says otherwise
 		canSplice: isTCP(lc.raw) && tcp && lc.tc == nil && !ss.core.Base64() && !ss.core.Recording(),
-		cOut:      true,
-		tOut:      true, // both sockets count as writable until a write says otherwise
 	}
 	if n := ss.br.Buffered(); n > 0 {
 		p, _ := ss.br.Peek(n)
@@ -208,12 +215,12 @@ func (s *Server) handOff(ss *session, lc loopConn, tfd int, tcp bool) bool {
 		ps.tls = &loopTLS{Conn: lc.raw, fd: cfd}
 		ps.tc = lc.tc
 		lc.pc.Conn = ps.tls
-		ps.cIn = true
+		ps.client.in = true
 	}
 	// Once registered, ps belongs to the loop: decide before.
 	kick := ps.pending != nil || len(ss.core.Pending()) > 0 || !ss.core.Deadline().IsZero() || ps.tls != nil
 	ss.drv = ps
-	err = l.Register(ps, ps.cfd, ps.tfd)
+	err = l.Register(ps, ps.client.fd, ps.target.fd)
 	switch {
 	case err != nil:
 		// The loop may have seen one socket already: the session is its to
@@ -299,40 +306,37 @@ func (ps *pollSession) abort() { ps.l.Post(ps, epoll.Msg{Kind: msgAbort}) }
 
 func (ps *pollSession) fire() { ps.l.Post(ps, epoll.Msg{Kind: msgTimer}) }
 
+// The sides of a session, as its loop numbers them.
+const (
+	clientSide = 0
+	targetSide = 1
+)
+
+// side returns the socket of a side.
+func (ps *pollSession) side(side int) *sock {
+	if side == targetSide {
+		return &ps.target
+	}
+	return &ps.client
+}
+
 // armOut adds EPOLLOUT to a socket's registration after its first EAGAIN
 // on a write. If the socket has become writable meanwhile, the change
 // itself reports it.
-func (ps *pollSession) armOut(target bool) {
-	fd := ps.cfd
-	if target {
-		fd, ps.tOutArmed = ps.tfd, true
-	} else {
-		ps.cOutArmed = true
-	}
-	side := 0
-	if target {
-		side = 1
-	}
-	if err := ps.l.ArmOut(ps, side, fd); err != nil {
+func (ps *pollSession) armOut(side int) {
+	sk := ps.side(side)
+	sk.armed = true
+	if err := ps.l.ArmOut(ps, side, sk.fd); err != nil {
 		ps.ss.log.Warn("event loop", "err", err) // cannot happen on a registered socket
 	}
 }
 
-// Event records readiness of the client's (side 0) or the target's (side 1)
-// socket.
+// Event records readiness of the client's or the target's socket.
 func (ps *pollSession) Event(side int, ev uint32) {
-	target := side == 1
-	if !target && ps.clientClosed {
+	if side == clientSide && ps.clientClosed {
 		return // an event from before the close
 	}
-	in := ev&(epoll.In|epoll.RDHup|epoll.Hup|epoll.Err) != 0
-	out := ev&(epoll.Out|epoll.Hup|epoll.Err) != 0
-	hup := ev&(epoll.RDHup|epoll.Hup|epoll.Err) != 0
-	if target {
-		ps.tIn, ps.tOut, ps.tHup = ps.tIn || in, ps.tOut || out, ps.tHup || hup
-	} else {
-		ps.cIn, ps.cOut, ps.cHup = ps.cIn || in, ps.cOut || out, ps.cHup || hup
-	}
+	ps.side(side).note(ev)
 }
 
 // step does what the session's readiness and deadlines allow.
@@ -373,7 +377,7 @@ func (ps *pollSession) advance() bool {
 		ps.ss.logClientEnd()
 	}
 	if !ps.targetShut && ps.in == nil {
-		unix.Shutdown(ps.tfd, unix.SHUT_WR)
+		unix.Shutdown(ps.target.fd, unix.SHUT_WR)
 		ps.targetShut = true
 		ps.drainBy = ps.l.Now().Add(c.CloseTimeout())
 		progress = true
@@ -384,17 +388,17 @@ func (ps *pollSession) advance() bool {
 			ps.closeClient()
 		} else {
 			ps.closeNotify()
-			unix.Shutdown(ps.cfd, unix.SHUT_WR)
+			unix.Shutdown(ps.client.fd, unix.SHUT_WR)
 			ps.lingering, ps.lingerLeft = true, 1<<20
 			ps.lingerBy = ps.l.Now().Add(c.CloseTimeout())
 		}
 		progress = true
 	}
-	if ps.lingering && ps.cIn {
-		n, err := epoll.Read(ps.cfd, ps.sc.clientBuf().b)
+	if ps.lingering && ps.client.in {
+		n, err := epoll.Read(ps.client.fd, ps.sc.clientBuf().b)
 		switch {
 		case err == unix.EAGAIN:
-			ps.cIn = false
+			ps.client.in = false
 		case err == unix.EINTR:
 		case err != nil || n == 0:
 			ps.closeClient()
@@ -415,8 +419,8 @@ func (ps *pollSession) advance() bool {
 // closeClient closes the client's socket, ending lingerClient.
 func (ps *pollSession) closeClient() {
 	ps.lingering, ps.clientClosed = false, true
-	unix.Close(ps.cfd)
-	ps.cfd = -1
+	unix.Close(ps.client.fd)
+	ps.client.fd = -1
 }
 
 // expire acts on the deadlines that have passed: core's, and the driver's
@@ -474,9 +478,9 @@ func (ps *pollSession) end() {
 	}
 	ps.l.Remove(ps)
 	if !ps.clientClosed {
-		unix.Close(ps.cfd)
+		unix.Close(ps.client.fd)
 	}
-	unix.Close(ps.tfd)
+	unix.Close(ps.target.fd)
 	ps.releaseIn()
 	ps.releaseTB()
 	ps.dropPipe()

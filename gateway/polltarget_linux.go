@@ -21,15 +21,15 @@ func (ps *pollSession) releaseIn() {
 
 // flushTarget writes the client's bytes that the target has not taken yet.
 func (ps *pollSession) flushTarget() bool {
-	if ps.in == nil || !ps.tOut {
+	if ps.in == nil || !ps.target.out {
 		return false
 	}
-	_, err := ps.in.writeTo(ps.tfd)
+	_, err := ps.in.writeTo(ps.target.fd)
 	switch {
 	case err == unix.EAGAIN:
-		ps.tOut = false
-		if !ps.tOutArmed {
-			ps.armOut(true)
+		ps.target.out = false
+		if !ps.target.armed {
+			ps.armOut(targetSide)
 		}
 		// The target pushes back: read less from the client from now on,
 		// and keep what waits in a small buffer.
@@ -56,7 +56,7 @@ func (ps *pollSession) flushTarget() bool {
 // readTarget reads the target and sends each read as one frame, unless a
 // frame is still in flight.
 func (ps *pollSession) readTarget() bool {
-	if ps.core.TargetDone() || !ps.tIn {
+	if ps.core.TargetDone() || !ps.target.in {
 		return false
 	}
 	// Once our close is out or the client is being closed, target bytes
@@ -82,10 +82,10 @@ func (ps *pollSession) copyTarget() bool {
 	}
 	bp := ps.sc.targetBuf()
 	buf := (*bp)[:core.Headroom+readSize]
-	n, err := epoll.Read(ps.tfd, buf[core.Headroom:])
+	n, err := epoll.Read(ps.target.fd, buf[core.Headroom:])
 	switch {
 	case err == unix.EAGAIN:
-		ps.tIn = false
+		ps.target.in = false
 		return false
 	case err == unix.EINTR:
 		return true
@@ -95,8 +95,8 @@ func (ps *pollSession) copyTarget() bool {
 	case n == 0:
 		ps.targetEnded(io.EOF)
 		return true
-	case n < readSize && !ps.tHup:
-		ps.tIn = false // drained: more data brings a new edge
+	case n < readSize && !ps.target.hup:
+		ps.target.in = false // drained: more data brings a new edge
 	}
 	pool, fb := &bufPool, bp
 	var enc []byte

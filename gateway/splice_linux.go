@@ -24,7 +24,7 @@ const spliceBatch = 512 << 10
 // socket and starts sending them. With less than spliceMin bytes waiting,
 // it falls back to the copy path.
 func (ps *pollSession) spliceTarget() bool {
-	avail, err := epoll.Inq(ps.tfd)
+	avail, err := epoll.Inq(ps.target.fd)
 	if err != nil || avail < spliceMin {
 		ps.splicing = false
 		return ps.copyTarget()
@@ -68,13 +68,13 @@ func (ps *pollSession) spliceTarget() bool {
 // pullTarget moves the rest of the frame being spliced from the target
 // into the pipe. It reports whether bytes moved.
 func (ps *pollSession) pullTarget() bool {
-	m, err := epoll.Splice(ps.tfd, ps.pipe.W, ps.pull, unix.SPLICE_F_MOVE)
+	m, err := epoll.Splice(ps.target.fd, ps.pipe.W, ps.pull, unix.SPLICE_F_MOVE)
 	switch {
 	case err == unix.EAGAIN:
 		// The socket is empty, or the pipe full (then it drains to the
 		// client first).
 		if ps.pipeN == 0 {
-			ps.tIn = false
+			ps.target.in = false
 		}
 		return false
 	case err == unix.EINTR:
