@@ -11,29 +11,43 @@
 //   - target → client: every read from the target becomes one unfragmented
 //     frame (binary, or text carrying base64 with the "base64" subprotocol).
 //
-// Control frames are answered by the server itself (ping → pong, close →
-// echoed close) through the single writer of the connection. Protocol
-// violations close the connection with 1002, unsupported data with 1003 and
-// oversized frames with 1009. When the target ends, everything it sent
-// reaches the client before a 1000 close; when the client closes, everything
-// it sent before the close reaches the target before the target sees EOF.
+// # Design
 //
-// Two relays carry sessions, with the same behaviour:
+// A session's protocol lives once, in internal/core, which does no I/O: the
+// frame parser, unmasking, the frame size cap, the negotiated frame type,
+// ping → pong, the close handshake and every close code, base64, heartbeat
+// and close deadlines, the recorder and --traffic hooks, and why the session
+// ended. Two drivers move the bytes and call it; a session lives on one of
+// them from its upgrade to its end:
 //
-//   - On Linux, binary sessions (ws:// and wss://) to TCP or Unix targets
-//     go to a few event loops (Server.EventLoops, GOMAXPROCS by default):
-//     epoll on both sockets, edge-triggered, a resumable frame parser, and
-//     buffers taken from pools only while bytes move, so an idle session
-//     holds no goroutine and no buffer (wss:// sessions keep crypto/tls's
-//     state). Bulk target output of ws:// sessions goes to the client by
-//     splice(2) behind frame headers written into the pipe; wss:// sessions
-//     run crypto/tls over a connection that never blocks (polltls_linux.go).
-//     A session's memory is bounded whatever its peers do: what waits for a
-//     slow side is at most one read (1 MiB, 64 KiB once that side has pushed
-//     back) and one splice batch or one frame's records.
-//   - Everything else (the base64 subprotocol, TLS targets, other systems,
-//     connections that are not sockets) uses two goroutines per session,
-//     which also hold buffers only while bytes move.
+//	            accept, sniff (TLS?), HTTP request, upgrade   (handshake.go)
+//	                                   │
+//	                          session (session.go)
+//	              ┌────────────────────┴────────────────────┐
+//	   goroutine relay (relay.go)              epoll driver (poll*_linux.go)
+//	   two goroutines, blocking I/O,           non-blocking I/O on a loop of
+//	   a lock around core                      internal/epoll; splice(2) for
+//	              │                            bulk target output, crypto/tls
+//	              │                            without blocking (polltls)
+//	              └──────────── internal/core.Session ───────────┘
+//	                 bytes and events in; payloads, frames for the
+//	                 client, deadlines and the session's end out
+//
+// Server.Relay picks the driver (--relay): the epoll driver on Linux by
+// default, where an idle session holds no goroutine and no buffer; the
+// goroutine relay elsewhere, on request, for sessions to TLS targets (the
+// loops have no non-blocking TLS client) and when the loops cannot start.
+// Either carries plain and TLS clients, binary and base64 sessions; the
+// package's tests run every behaviour on both and check that the two agree.
+//
+// Imports go one way: gateway → internal/core and internal/epoll, which
+// import neither gateway nor each other.
+//
+// Protocol violations close the connection with 1002, unsupported data with
+// 1003 and oversized frames with 1009. When the target ends, everything it
+// sent reaches the client before a 1000 close; when the client closes,
+// everything it sent before the close reaches the target before the target
+// sees EOF. A session's memory is bounded whatever its peers do.
 //
 // The zero value of Server is usable once Target or Route is set; every other
 // field has a documented default.
