@@ -20,18 +20,18 @@
 // ended. Two drivers move the bytes and call it; a session lives on one of
 // them from its upgrade to its end:
 //
-//	            accept, sniff (TLS?), HTTP request, upgrade   (handshake.go)
-//	                                   │
-//	                          session (session.go)
-//	              ┌────────────────────┴────────────────────┐
-//	   goroutine relay (relay.go)              epoll driver (poll*_linux.go)
-//	   two goroutines, blocking I/O,           non-blocking I/O on a loop of
-//	   a lock around core                      internal/epoll; splice(2) for
-//	              │                            bulk target output, crypto/tls
-//	              │                            without blocking (polltls)
-//	              └──────────── internal/core.Session ───────────┘
-//	                 bytes and events in; payloads, frames for the
-//	                 client, deadlines and the session's end out
+//	         accept, sniff (TLS?), HTTP request, upgrade   (handshake.go)
+//	                                │
+//	                       session (session.go)
+//	           ┌────────────────────┴────────────────────┐
+//	goroutine relay (relay.go)              epoll driver (poll*_linux.go)
+//	two goroutines, blocking I/O,           non-blocking I/O on a loop of
+//	a lock around core                      internal/epoll; splice(2) for
+//	           │                            bulk target output, crypto/tls
+//	           │                            without blocking (polltls)
+//	           └──────────── internal/core.Session ───────────┘
+//	              bytes and events in; payloads, frames for the
+//	              client, deadlines and the session's end out
 //
 // Server.Relay picks the driver (--relay): the epoll driver on Linux by
 // default, where an idle session holds no goroutine and no buffer; the

@@ -95,10 +95,18 @@ func TestLoopWriteTimeout(t *testing.T) {
 				}
 			}
 		})
-		addr := startServer(t, &Server{Relay: r, Target: Endpoint{Address: target}, WriteTimeout: 300 * time.Millisecond, CloseTimeout: 300 * time.Millisecond})
+		s := &Server{Relay: r, Target: Endpoint{Address: target}, WriteTimeout: 300 * time.Millisecond, CloseTimeout: 300 * time.Millisecond}
+		addr := startServer(t, s)
 		c, _, _ := dial(t, addr, "")
 		c.(*net.TCPConn).SetReadBuffer(64 << 10)
-		time.Sleep(time.Second) // never read: the server's writes block
+		// Never read until the server gives up: its writes block.
+		deadline := time.Now().Add(10 * time.Second)
+		for s.ActiveSessions() == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		for s.ActiveSessions() > 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
 		c.SetReadDeadline(time.Now().Add(10 * time.Second))
 		n, err := io.Copy(io.Discard, c)
 		if err != nil {

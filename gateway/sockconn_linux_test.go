@@ -207,7 +207,7 @@ func TestSockConnLargeWrite(t *testing.T) {
 		done <- err
 	}()
 	got := make([]byte, len(data))
-	time.Sleep(20 * time.Millisecond) // let the write fill the buffers first
+	waitJoined(t, c) // the write has filled the buffers and waits in the poller
 	if _, err := io.ReadFull(cl, got); err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestSockConnCloseUnblocksRead(t *testing.T) {
 		_, err := c.Read(make([]byte, 1))
 		errc <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	waitJoined(t, c) // the read waits in the poller
 	c.Close()
 	select {
 	case err := <-errc:
@@ -303,11 +303,13 @@ func TestSockConnNoDelay(t *testing.T) {
 func TestSockConnConcurrentUse(t *testing.T) {
 	c, cl := acceptPair(t, "tcp4")
 	go io.Copy(io.Discard, cl)
-	var wg sync.WaitGroup
+	var wg, started sync.WaitGroup
 	for range 4 {
 		wg.Add(3)
+		started.Add(1)
 		go func() {
 			defer wg.Done()
+			started.Done()
 			for range 100 {
 				if _, err := c.Write([]byte("0123456789")); err != nil {
 					return
@@ -325,7 +327,7 @@ func TestSockConnConcurrentUse(t *testing.T) {
 			c.SetDeadline(time.Now().Add(time.Second))
 		}()
 	}
-	time.Sleep(5 * time.Millisecond)
+	started.Wait() // the writers are under way
 	c.Close()
 	wg.Wait()
 }
@@ -380,5 +382,24 @@ func TestServerStopsListening(t *testing.T) {
 	if c, err := net.Dial("tcp", addr); err == nil {
 		c.Close()
 		t.Fatal("the port still takes connections after Shutdown")
+	}
+}
+
+// waitJoined waits until c has joined Go's poller: a read or write of it
+// would block, and waits there.
+func waitJoined(t *testing.T, c *sockConn) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c.mu.Lock()
+		joined := c.f != nil
+		c.mu.Unlock()
+		if joined {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the connection never joined the poller")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 // At most limit goroutines stay waiting after a burst, they take the next
 // jobs, and stop ends them (the package's goleak check would see any left).
 func TestWorkersKeepAtMostLimit(t *testing.T) {
+	base := runtime.NumGoroutine()
 	w := newWorkers(3)
 	release := make(chan struct{})
 	var wg sync.WaitGroup
@@ -25,7 +27,12 @@ func TestWorkersKeepAtMostLimit(t *testing.T) {
 	for w.idle.Load() < 3 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(50 * time.Millisecond) // the others have had time to end
+	for runtime.NumGoroutine() > base+3 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // the others end
+	}
+	if n := runtime.NumGoroutine(); n != base+3 {
+		t.Fatalf("%d goroutines left after the burst; want %d", n-base, 3)
+	}
 	if n := w.idle.Load(); n != 3 {
 		t.Fatalf("%d goroutines waiting after the burst; want 3", n)
 	}

@@ -29,7 +29,7 @@ type parser struct {
 	state ws.State // server side, plus fragmented inside a message
 	hdr   [ws.MaxHeaderSize]byte
 	hdrN  uint8     // bytes of a partial header in hdr
-	cur   ws.Header // the frame being read, when inFrame
+	cur   ws.Header // the frame being read, when in
 	left  int64     // payload bytes of cur not read yet
 	mpos  int       // payload bytes of cur unmasked so far, for the mask offset
 	in    bool      // inside a frame's payload (cur is valid)
