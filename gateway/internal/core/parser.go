@@ -8,15 +8,15 @@ import (
 	"github.com/gobwas/ws/wsutil"
 )
 
-// parser reads client frames from bytes as they arrive, in pieces of
-// any size, for the event-driven relay (wsutil.Reader needs a blocking
-// reader). It applies the same rules as the goroutine relay's
-// wsutil.Reader: ws.CheckHeader on every header (masking, RSV bits,
+// parser reads client frames from bytes as they arrive, in pieces of any
+// size: the one frame parser of both drivers. It applies the rules of
+// gobwas's wsutil.Reader (which needs a blocking reader, and is the oracle
+// of its tests): ws.CheckHeader on every header (masking, RSV bits,
 // reserved opcodes, control frames final and at most 125 bytes,
 // continuation order), MaxFrameSize per frame, a 64-bit length with its
 // most significant bit set is refused; and checkOp on the first frame of
 // each message. Its errors are those of wsutil.Reader and ws, so
-// closeErrorFor maps them to the same close codes.
+// closeErrorFor maps them to close codes.
 //
 // Data payloads are unmasked in place and handed out as they come; control
 // payloads are gathered and handed out whole. The parser keeps at most a
