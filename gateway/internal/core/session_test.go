@@ -269,7 +269,7 @@ func FuzzSessionBase64(f *testing.F) {
 		if len(text) > 1000 {
 			return
 		}
-		piece = 1 + abs(piece)%17
+		piece = 1 + int(uint(piece)%17)
 		cfg := Config{Base64: true, MaxFrameSize: 4096}
 		s, data, _ := run(t, cfg, clientFrame(true, ws.OpText, text), piece)
 		whole, wholeData, _ := run(t, cfg, clientFrame(true, ws.OpText, text), 0)
@@ -295,12 +295,6 @@ func decodeLenient(text []byte) ([]byte, error) {
 	return ioReadAll(t, false)
 }
 
-func abs(n int) int {
-	if n < 0 {
-		return -n
-	}
-	return n
-}
 
 // readFrame reads one frame the session built.
 func readFrame(r io.Reader) (ws.Frame, error) {
@@ -311,4 +305,30 @@ func readFrame(r io.Reader) (ws.Frame, error) {
 	f := ws.Frame{Header: h, Payload: make([]byte, h.Length)}
 	_, err = io.ReadFull(r, f.Payload)
 	return f, err
+}
+
+// FuzzSession feeds arbitrary client bytes in pieces of any size: the
+// session must decide as it does on the whole stream (same payload, same
+// frames for the client, same end), and queue only valid server frames.
+func FuzzSession(f *testing.F) {
+	f.Add(clientFrame(true, ws.OpBinary, []byte("hello")), 3, false)
+	f.Add(cat(clientFrame(false, ws.OpText, []byte("aG")), clientFrame(true, ws.OpPing, []byte("p")), clientFrame(true, ws.OpContinuation, []byte("k"))), 1, true)
+	f.Add(clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(1000, "bye")), 2, false)
+	f.Fuzz(func(t *testing.T, stream []byte, piece int, b64 bool) {
+		piece = 1 + int(uint(piece)%64)
+		cfg := Config{Base64: b64, MaxFrameSize: 1 << 12, CloseTimeout: time.Second}
+		s, data, fs := run(t, cfg, stream, piece)
+		whole, wholeData, wholeFs := run(t, cfg, stream, 0)
+		if !bytes.Equal(data, wholeData) || s.End() != whole.End() && !errors.Is(s.End().Err, whole.End().Err) {
+			t.Fatalf("in pieces of %d: %q, %+v; whole: %q, %+v", piece, data, s.End(), wholeData, whole.End())
+		}
+		if len(fs) != len(wholeFs) {
+			t.Fatalf("in pieces of %d: %d frames; whole: %d", piece, len(fs), len(wholeFs))
+		}
+		for i := range fs {
+			if fs[i].Header.OpCode != wholeFs[i].Header.OpCode || !bytes.Equal(fs[i].Payload, wholeFs[i].Payload) {
+				t.Fatalf("frame %d differs: %+v / %+v", i, fs[i].Header, wholeFs[i].Header)
+			}
+		}
+	})
 }
