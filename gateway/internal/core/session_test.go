@@ -295,7 +295,6 @@ func decodeLenient(text []byte) ([]byte, error) {
 	return ioReadAll(t, false)
 }
 
-
 // readFrame reads one frame the session built.
 func readFrame(r io.Reader) (ws.Frame, error) {
 	h, err := ws.ReadHeader(r)
