@@ -47,6 +47,7 @@ const (
 	flagMaxHeaderBytes   = "max-header-bytes"
 	flagHandshakeTimeout = "handshake-timeout"
 	flagWrapGrace        = "wrap-grace"
+	flagWrapStartLimit   = "wrap-start-limit"
 	flagRebindSO         = "rebind-so"
 	flagKeyPasswordFile  = "key-password-file"
 	flagSSLTargetCAFile  = "ssl-target-cafile"
@@ -117,6 +118,7 @@ func flags() []cli.Flag {
 		&cli.IntFlag{Name: flagMaxHeaderBytes, Value: 16 << 10, Usage: "largest HTTP request line and headers in `BYTES`"},
 		&cli.IntFlag{Name: flagHandshakeTimeout, Value: 10, Usage: "`SECONDS` a client has to complete its request before the upgrade"},
 		&cli.IntFlag{Name: flagWrapGrace, Value: 10, Usage: "`SECONDS` the wrapped program has to exit after SIGTERM before SIGKILL"},
+		&cli.IntFlag{Name: flagWrapStartLimit, Value: 10, Usage: "respawn mode gives up after `N` failed starts in a row (exited before listening, or failed within 10 s); 0: never"},
 		&cli.StringFlag{Name: flagRebindSO, EnvVars: []string{"WEBSOCKIFY_REBIND_SO"}, Usage: "use this rebind.so `FILE` instead of the embedded one", TakesFile: true},
 	}
 }

@@ -28,6 +28,9 @@ type Config struct {
 	Wrap      []string // PROGRAM ARGS after "--"
 	WrapMode  string   // exit, ignore or respawn
 	WrapGrace time.Duration
+	// WrapStartLimit is how many failed starts in a row respawn mode
+	// accepts before giving up; 0 means no limit.
+	WrapStartLimit int
 	RebindSO  string // override for the embedded shim
 
 	// TLS. Paths are absolute.
@@ -220,6 +223,7 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 		Wrap:             wrap,
 		HandshakeTimeout: time.Duration(c.Int(flagHandshakeTimeout)) * time.Second,
 		WrapGrace:        time.Duration(c.Int(flagWrapGrace)) * time.Second,
+		WrapStartLimit:   c.Int(flagWrapStartLimit),
 
 		Cert:              c.String(flagCert),
 		CertExplicit:      c.IsSet(flagCert),
@@ -375,6 +379,9 @@ func (cfg *Config) checkLimits() error {
 	}
 	if cfg.HandshakeTimeout <= 0 {
 		return usageErrorf("--%s must be positive", flagHandshakeTimeout)
+	}
+	if cfg.WrapStartLimit < 0 {
+		return usageErrorf("--%s must not be negative (0: no limit)", flagWrapStartLimit)
 	}
 	if cfg.WrapGrace < 0 {
 		return usageErrorf("--%s must not be negative", flagWrapGrace)
