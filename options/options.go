@@ -31,7 +31,7 @@ type Config struct {
 	// WrapStartLimit is how many failed starts in a row respawn mode
 	// accepts before giving up; 0 means no limit.
 	WrapStartLimit int
-	RebindSO  string // override for the embedded shim
+	RebindSO       string // override for the embedded shim
 
 	// TLS. Paths are absolute.
 	Cert              string // --cert, default self.pem
