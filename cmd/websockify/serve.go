@@ -180,19 +180,22 @@ func buildServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (sr
 	}
 
 	if cfg.Web != "" {
-		secrets := map[string]string{"TLS key": cfg.Key, "key password file": cfg.KeyPasswordFile,
-			"recordings": cfg.Record, "token source": tokenFile(cfg.TokenSource)}
+		secrets := map[string]string{"TLS key": cfg.Key, "key password file": cfg.KeyPasswordFile}
 		if rl != nil {
 			secrets["TLS certificate"] = cfg.Cert
 		}
-		if err := checkWebRoot(cfg.Web, secrets); err != nil {
+		hide, err := hiddenInWebRoot(cfg.Web, secrets, log)
+		if err != nil {
+			return nil, nil, cleanup, err
+		}
+		if err := checkWebRoot(cfg.Web, map[string]string{"recordings": cfg.Record, "token source": tokenFile(cfg.TokenSource)}); err != nil {
 			return nil, nil, cleanup, err
 		}
 		var webAuth auth.Plugin
 		if cfg.WebAuth {
 			webAuth = rt.Auth
 		}
-		h, closeWeb, err := webHandler(cfg.Web, cfg.FileOnly, webAuth, log)
+		h, closeWeb, err := webHandler(cfg.Web, cfg.FileOnly, hide, webAuth, log)
 		if err != nil {
 			return nil, nil, cleanup, err
 		}
