@@ -447,7 +447,7 @@ func TestWebRootSecrets(t *testing.T) {
 		}
 	})
 
-// The same certificate outside the root is fine.
+	// The same certificate outside the root is fine.
 	p := startProxy(t, "--web", root, "--cert", crt, "--key", key, "127.0.0.1:0", be)
 	resp, _ := get(t, p.addr, "GET", "/self.pem")
 	if resp.StatusCode != 200 {
