@@ -111,6 +111,7 @@ websockify [options] --unix-target=FILE [source_addr:]source_port
 websockify [options] --unix-listen=FILE target_addr:target_port
 websockify [options] --inetd target_addr:target_port
 websockify [options] [source_addr:]source_port -- PROGRAM [ARGS...]
+websockify probe [--send DATA] [--expect DATA] [--timeout SECONDS] [--insecure] URL
 websockify rebind OLD_PORT NEW_PORT PROGRAM [ARGS...]`
 
 // Parse reads argv (with the program name first). It returns either a
@@ -125,17 +126,18 @@ func Parse(argv []string, version string, out io.Writer) (cfg *Config, rb *Rebin
 	args, wrap, hasWrap := splitWrap(argv[1:])
 	args = reorder(fl, args)
 
-	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version"}
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version", DisableDefaultText: true}
 	app := &cli.App{
-		Name:            filepath.Base(argv[0]),
-		Usage:           "WebSocket to TCP gateway, compatible with websockify",
-		UsageText:       UsageText,
-		Version:         version,
-		Flags:           fl,
-		HideHelpCommand: true,
-		Writer:          out,
-		ErrWriter:       out,
-		ExitErrHandler:  func(*cli.Context, error) {},
+		Name:                  filepath.Base(argv[0]),
+		Usage:                 "WebSocket to TCP gateway, compatible with websockify",
+		UsageText:             UsageText,
+		Version:               version,
+		Flags:                 fl,
+		HideHelpCommand:       true,
+		CustomAppHelpTemplate: strings.Replace(cli.AppHelpTemplate, "GLOBAL OPTIONS:", "OPTIONS:", 1) + helpExamples,
+		Writer:                out,
+		ErrWriter:             out,
+		ExitErrHandler:        func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			msg := err.Error()
 			if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
