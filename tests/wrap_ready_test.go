@@ -147,3 +147,14 @@ func TestWrapRespawnStartLimit(t *testing.T) {
 }
 
 func regexpMatch(re, s string) bool { return reMust(re).MatchString(s) }
+
+// TestWrapLogs404Path: in wrap mode a 404 of the web server is logged with
+// its path, as without a wrapped program (only token routing hides paths).
+func TestWrapLogs404Path(t *testing.T) {
+	bin := listenerBin(t, false)
+	p, _ := startWrapped(t, []string{"--web", t.TempDir()}, bin, "v4", "{PORT}")
+	if resp, _ := get(t, p.addr, "GET", "/no-such-page.html"); resp.StatusCode != 404 {
+		t.Fatalf("status %d; want 404", resp.StatusCode)
+	}
+	p.stderr.waitFor(t, reMust(`HTTP error method=GET path=/no-such-page\.html status=404`), 5*time.Second)
+}

@@ -176,6 +176,7 @@ func buildServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (sr
 		}
 		cleanups = append(cleanups, w.cleanup)
 		srv.Route = w.route(func(ep gateway.Endpoint) gateway.Endpoint { return withTargetTLS(base, ep) })
+		srv.RouteIgnoresPath = true
 		srv.Target = gateway.Endpoint{Label: w.label + " (wrapped)"}
 	}
 
