@@ -1,8 +1,7 @@
-# websockify in Go. `make` builds bin/websockify with rebind.so embedded.
+# websockify in Go. `make` builds bin/websockify, a static binary (no cgo:
+# it runs on any Linux of its architecture) with the committed rebind.so of
+# its architecture embedded.
 GO       ?= go
-CC       ?= cc
-CFLAGS   ?= -O2 -g
-SHIM_CFLAGS := -std=c99 -Wall -Wextra -Werror -fPIC -fvisibility=hidden
 GOTESTFLAGS ?=
 # Go 1.26.8, the machine's, has eleven standard-library vulnerabilities
 # that govulncheck reports (net/http, crypto/tls, crypto/x509, os); 1.27.3
@@ -10,10 +9,27 @@ GOTESTFLAGS ?=
 export GOTOOLCHAIN ?= go1.27.3
 
 BIN      := bin/websockify
-SHIM     := rebind/rebind.so
 GOFILES  := $(shell find . -name '*.go' -not -path './.git/*' 2>/dev/null)
 
-.PHONY: all build run test unit allocs e2e e2e-goroutines race vet fmt-check lint bench fuzz clean deps
+# The LD_PRELOAD shim, compiled from rebind.c for each architecture and
+# committed (the bpf2go convention): `go build` and `go install` need no C
+# compiler. `make generate` rebuilds them; `make check-generated` (part of
+# `make test`) fails when the committed files differ from what rebind.c
+# builds to. The flags make the build reproducible: no debug info, no
+# build-id, no paths of this checkout.
+SHIM_CFLAGS := -O2 -std=c99 -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
+	-ffile-prefix-map=$(CURDIR)=. -Wl,--build-id=none -s -shared
+SHIM_LIBS   := -ldl -lpthread
+HOST_ARCH   := $(shell uname -m)
+CC_amd64    ?= $(if $(filter x86_64,$(HOST_ARCH)),cc,x86_64-linux-gnu-gcc)
+CC_arm64    ?= $(if $(filter aarch64,$(HOST_ARCH)),cc,aarch64-linux-gnu-gcc)
+SHIM_ARCHES := amd64 arm64
+SHIMS       := $(SHIM_ARCHES:%=rebind/rebind_%.so)
+
+.PHONY: all build run test unit allocs e2e e2e-goroutines race vet fmt-check lint bench fuzz clean deps generate check-generated install
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
 
 all: build
 
@@ -23,27 +39,45 @@ build: $(BIN)
 run: $(BIN)
 	./$(BIN) $(ARGS)
 
-# The shim is built from the root rebind.c into rebind/, where go:embed
-# picks it up.
-$(SHIM): rebind.c
-	$(CC) $(CFLAGS) $(SHIM_CFLAGS) -shared -o $@ $< -ldl -lpthread
+generate: rebind.c
+	@for a in $(SHIM_ARCHES); do \
+	  cc=$$(case $$a in amd64) echo "$(CC_amd64)";; arm64) echo "$(CC_arm64)";; esac); \
+	  echo "$$cc rebind.c -> rebind/rebind_$$a.so"; \
+	  $$cc $(SHIM_CFLAGS) -o rebind/rebind_$$a.so rebind.c $(SHIM_LIBS) || exit 1; \
+	done
 
-$(BIN): $(SHIM) $(GOFILES) go.mod go.sum
+# Builds rebind.c for every architecture in a scratch directory and compares
+# with the committed files.
+check-generated: deps
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	for a in $(SHIM_ARCHES); do \
+	  cc=$$(case $$a in amd64) echo "$(CC_amd64)";; arm64) echo "$(CC_arm64)";; esac); \
+	  $$cc $(SHIM_CFLAGS) -o $$tmp/rebind_$$a.so rebind.c $(SHIM_LIBS) || exit 1; \
+	  if ! cmp -s $$tmp/rebind_$$a.so rebind/rebind_$$a.so; then \
+	    echo "rebind/rebind_$$a.so does not match rebind.c: run make generate and commit it"; exit 1; \
+	  fi; \
+	done; echo "rebind/rebind_{$$(echo $(SHIM_ARCHES) | tr ' ' ,)}.so match rebind.c"
+
+$(BIN): $(GOFILES) go.mod go.sum $(SHIMS)
 	@mkdir -p bin
-	$(GO) build -trimpath -o $@ ./cmd/websockify
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/websockify
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary to $(DESTDIR)$(PREFIX)/bin.
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/websockify
 
 # Everything CI runs: formatting, vet, unit tests with the race detector,
 # then the end-to-end suite against the real binary.
-test: fmt-check vet race allocs e2e e2e-goroutines
+test: fmt-check check-generated vet race allocs e2e e2e-goroutines
 
-unit: $(SHIM) deps
+unit: deps
 	$(GO) test $(GOTESTFLAGS) -shuffle=on -timeout=10m $$($(GO) list ./... | grep -v /tests)
 
-race: $(SHIM) deps
+race: deps
 	$(GO) test $(GOTESTFLAGS) -race -shuffle=on -timeout=15m $$($(GO) list ./... | grep -v /tests)
 
 # Allocation counts, which the race detector's sync.Pool makes meaningless.
-allocs: $(SHIM)
+allocs:
 	$(GO) test $(GOTESTFLAGS) -count=1 -run 'NoAllocation' ./gateway/...
 
 e2e: $(BIN) deps
@@ -61,7 +95,7 @@ e2e-goroutines: $(BIN) deps
 deps:
 	@./tests/install-deps.sh
 
-vet: $(SHIM)
+vet:
 	$(GO) vet ./...
 
 # Static analysis and known vulnerabilities, with pinned tools. govulncheck
@@ -71,7 +105,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 GOVULNCHECK := golang.org/x/vuln/cmd/govulncheck@v1.9.0
 VULNDB_MOD  := golang.org/x/vulndb@v0.0.0-20261105234957-e22db6528018
 VULNDB      := bin/vulndb
-lint: $(SHIM) $(VULNDB)
+lint: $(VULNDB)
 	$(GO) run $(STATICCHECK) ./...
 	$(GO) run $(GOVULNCHECK) -db file://$(CURDIR)/$(VULNDB) ./...
 
@@ -94,14 +128,14 @@ bench: $(BIN) deps
 	$(GO) build -o bin/wsbench ./cmd/wsbench
 	./bin/wsbench $(WSBENCH_FLAGS)
 
-fuzz: $(SHIM)
+fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$${FUZZTIME:-30s} $$pkg || exit 1; \
 	  done; done
 
 clean:
-	rm -rf bin $(SHIM)
+	rm -rf bin
 
 # Browser pages (package webui) and their tests. The xterm.js files in
 # webui/static/vendor/xterm are committed, so `go build` needs no npm;
@@ -125,8 +159,9 @@ browser-test: $(BIN) deps
 screenshots: $(BIN) deps
 	WEBSOCKIFY_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -timeout=10m -run '^TestBrowser(Wstelnet|NoVNC)$$' ./tests/
 
-# make demo [DEMO_PORT=2023] [DEMO_LOGIN=/bin/login]: a browser terminal at
-# http://HOST:2023/wstelnet.html (telnetd under inetd, wrapped by websockify).
+# make demo [DEMO_PORT=2023] [DEMO_LOGIN=/bin/login] [DEMO_LISTEN=127.0.0.1]:
+# a browser terminal at http://127.0.0.1:2023/wstelnet.html (telnetd under
+# inetd, wrapped by websockify); loopback only unless DEMO_LISTEN says otherwise.
 demo: $(BIN)
 	BIN=$(BIN) DEMO_PORT=$(DEMO_PORT) DEMO_LOGIN=$(DEMO_LOGIN) DEMO_LISTEN=$(DEMO_LISTEN) ./webui/demo.sh
 # The embedded pages are part of the binary.
