@@ -1,15 +1,28 @@
-# websockify in Go. `make` builds bin/websockify with rebind.so embedded.
+# websockify in Go. `make` builds bin/websockify, a static binary (no cgo:
+# it runs on any Linux of its architecture) with the committed rebind.so of
+# its architecture embedded.
 GO       ?= go
-CC       ?= cc
-CFLAGS   ?= -O2 -g
-SHIM_CFLAGS := -std=c99 -Wall -Wextra -Werror -fPIC -fvisibility=hidden
 GOTESTFLAGS ?=
 
 BIN      := bin/websockify
-SHIM     := rebind/rebind.so
 GOFILES  := $(shell find . -name '*.go' -not -path './.git/*' 2>/dev/null)
 
-.PHONY: all build run test unit e2e race vet fmt-check lint bench fuzz clean deps
+# The LD_PRELOAD shim, compiled from rebind.c for each architecture and
+# committed (the bpf2go convention): `go build` and `go install` need no C
+# compiler. `make generate` rebuilds them; `make check-generated` (part of
+# `make test`) fails when the committed files differ from what rebind.c
+# builds to. The flags make the build reproducible: no debug info, no
+# build-id, no paths of this checkout.
+SHIM_CFLAGS := -O2 -std=c99 -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
+	-ffile-prefix-map=$(CURDIR)=. -Wl,--build-id=none -s -shared
+SHIM_LIBS   := -ldl -lpthread
+HOST_ARCH   := $(shell uname -m)
+CC_amd64    ?= $(if $(filter x86_64,$(HOST_ARCH)),cc,x86_64-linux-gnu-gcc)
+CC_arm64    ?= $(if $(filter aarch64,$(HOST_ARCH)),cc,aarch64-linux-gnu-gcc)
+SHIM_ARCHES := amd64 arm64
+SHIMS       := $(SHIM_ARCHES:%=rebind/rebind_%.so)
+
+.PHONY: all build run test unit e2e race vet fmt-check lint bench fuzz clean deps generate check-generated
 
 all: build
 
@@ -19,23 +32,37 @@ build: $(BIN)
 run: $(BIN)
 	./$(BIN) $(ARGS)
 
-# The shim is built from the root rebind.c into rebind/, where go:embed
-# picks it up.
-$(SHIM): rebind.c
-	$(CC) $(CFLAGS) $(SHIM_CFLAGS) -shared -o $@ $< -ldl -lpthread
+generate: rebind.c
+	@for a in $(SHIM_ARCHES); do \
+	  cc=$$(case $$a in amd64) echo "$(CC_amd64)";; arm64) echo "$(CC_arm64)";; esac); \
+	  echo "$$cc rebind.c -> rebind/rebind_$$a.so"; \
+	  $$cc $(SHIM_CFLAGS) -o rebind/rebind_$$a.so rebind.c $(SHIM_LIBS) || exit 1; \
+	done
 
-$(BIN): $(SHIM) $(GOFILES) go.mod go.sum
+# Builds rebind.c for every architecture in a scratch directory and compares
+# with the committed files.
+check-generated: deps
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	for a in $(SHIM_ARCHES); do \
+	  cc=$$(case $$a in amd64) echo "$(CC_amd64)";; arm64) echo "$(CC_arm64)";; esac); \
+	  $$cc $(SHIM_CFLAGS) -o $$tmp/rebind_$$a.so rebind.c $(SHIM_LIBS) || exit 1; \
+	  if ! cmp -s $$tmp/rebind_$$a.so rebind/rebind_$$a.so; then \
+	    echo "rebind/rebind_$$a.so does not match rebind.c: run make generate and commit it"; exit 1; \
+	  fi; \
+	done; echo "rebind/rebind_{$$(echo $(SHIM_ARCHES) | tr ' ' ,)}.so match rebind.c"
+
+$(BIN): $(GOFILES) go.mod go.sum $(SHIMS)
 	@mkdir -p bin
-	$(GO) build -trimpath -o $@ ./cmd/websockify
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/websockify
 
 # Everything CI runs: formatting, vet, unit tests with the race detector,
 # then the end-to-end suite against the real binary.
-test: fmt-check vet race e2e
+test: fmt-check check-generated vet race e2e
 
-unit: $(SHIM) deps
+unit: deps
 	$(GO) test $(GOTESTFLAGS) -shuffle=on -timeout=10m $$($(GO) list ./... | grep -v /tests)
 
-race: $(SHIM) deps
+race: deps
 	$(GO) test $(GOTESTFLAGS) -race -shuffle=on -timeout=15m $$($(GO) list ./... | grep -v /tests)
 
 e2e: $(BIN) deps
@@ -46,7 +73,7 @@ e2e: $(BIN) deps
 deps:
 	@./tests/install-deps.sh
 
-vet: $(SHIM)
+vet:
 	$(GO) vet ./...
 
 fmt-check:
@@ -61,14 +88,14 @@ bench: $(BIN) deps
 	$(GO) build -o bin/wsbench ./cmd/wsbench
 	./bin/wsbench $(WSBENCH_FLAGS)
 
-fuzz: $(SHIM)
+fuzz:
 	@for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$${FUZZTIME:-30s} $$pkg || exit 1; \
 	  done; done
 
 clean:
-	rm -rf bin $(SHIM)
+	rm -rf bin
 
 # Browser pages (package webui) and their tests. The xterm.js files in
 # webui/static/vendor/xterm are committed, so `go build` needs no npm;

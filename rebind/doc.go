@@ -3,9 +3,10 @@
 // that bind to a loopback port, and websockify listens on the original port
 // and relays to the loopback one.
 //
-// The shim is built from rebind.c at the repository root by
-// `make rebind/rebind.so` and embedded here with go:embed, so the binary is
-// self-contained; no cgo is involved. [Library] and [Cached] put the embedded
+// The shim is built from rebind.c at the repository root by `make generate`
+// (or `go generate ./rebind`) into rebind_amd64.so and rebind_arm64.so, which
+// are committed and embedded per GOARCH with go:embed, so the binary is
+// self-contained, no cgo is involved and `go install` needs no C compiler. [Library] and [Cached] put the embedded
 // copy (or an override, for example from [EnvLibrary]) on disk, [Env] builds
 // the environment for the wrapped program and [Exec] replaces the current
 // process with a rebound program, like the reference's `rebind` script.
@@ -40,3 +41,5 @@
 // The variables are parsed once when the shim loads; an invalid value (not a
 // whole base-10 number in 1-65535) disables the shim with one line on stderr.
 package rebind
+
+//go:generate make -C .. generate

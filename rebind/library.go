@@ -8,21 +8,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
-
-	_ "embed" // the shim
 )
 
-// shim is rebind.so as built by `make rebind/rebind.so`. It is the only
-// package-level variable, and go:embed needs it to be one.
-//
-//go:embed rebind.so
-var shim []byte
-
-// ErrBadShim reports that the embedded rebind.so is not a shared object,
-// which means the binary was built without `make rebind/rebind.so`.
-var ErrBadShim = errors.New("rebind: embedded rebind.so is not an ELF file (run make rebind/rebind.so)")
+// ErrBadShim reports that there is no rebind.so for this architecture in
+// the binary: only amd64 and arm64 have a committed one (see shim_*.go).
+var ErrBadShim = errors.New("rebind: this binary has no rebind.so for " + runtime.GOARCH + " (build it from rebind.c and pass --rebind-so FILE)")
 
 // Library returns the path of a rebind.so for LD_PRELOAD.
 //

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -187,16 +188,15 @@ func buildListener(t *testing.T, flags ...string) string {
 	return bin
 }
 
-// shimPath returns the absolute path of rebind/rebind.so, skipping the test
-// when it has not been built.
+// shimPath returns the absolute path of the committed rebind/rebind_GOARCH.so.
 func shimPath(t *testing.T) string {
 	t.Helper()
-	path, err := filepath.Abs(filepath.Join("..", "rebind", "rebind.so"))
+	path, err := filepath.Abs(filepath.Join("..", "rebind", "rebind_"+runtime.GOARCH+".so"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(path); err != nil {
-		t.Skip("rebind/rebind.so not built (make rebind/rebind.so)")
+		t.Fatalf("no committed shim for %s: %v", runtime.GOARCH, err)
 	}
 	return path
 }

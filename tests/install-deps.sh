@@ -9,6 +9,8 @@ PKGS="socat websockify openssl inetutils-inetd inetutils-telnetd tigervnc-standa
 # The browser tests: Debian's chromium (driven by playwright-core from npm),
 # noVNC, and xsetroot for the VNC test pattern.
 PKGS="$PKGS chromium novnc x11-xserver-utils"
+# make check-generated: rebind.c compiled for arm64 as well as amd64.
+PKGS="$PKGS gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 
 missing=""
 for p in $PKGS; do
