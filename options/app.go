@@ -8,7 +8,7 @@ const appUsage = "WebSocket to TCP gateway, compatible with websockify"
 // setVersionFlag makes urfave/cli's --version flag ours: no -v short
 // form, which is --verbose as in the reference.
 func setVersionFlag() {
-	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version, commit and Go version"}
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version, commit and Go version", DisableDefaultText: true}
 }
 
 // Choices are the values some options take, for the man page and the

@@ -22,6 +22,7 @@ func helpOptions(t *testing.T) []string {
 	if !ok {
 		t.Fatalf("no OPTIONS in --help:\n%s", out.String())
 	}
+	opts, _, _ = strings.Cut(opts, "\nEXAMPLES:")
 	var names []string
 	for _, line := range strings.Split(opts, "\n") {
 		// "   --verbose, -v    verbose messages"; category headings have no dash.

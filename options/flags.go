@@ -1,6 +1,10 @@
 package options
 
-import "github.com/urfave/cli/v2"
+import (
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
 
 // Flag names, exactly as the reference spells them.
 const (
@@ -47,6 +51,7 @@ const (
 	flagMaxHeaderBytes   = "max-header-bytes"
 	flagHandshakeTimeout = "handshake-timeout"
 	flagWrapGrace        = "wrap-grace"
+	flagWrapStartLimit   = "wrap-start-limit"
 	flagRebindSO         = "rebind-so"
 	flagKeyPasswordFile  = "key-password-file"
 	flagSSLTargetCAFile  = "ssl-target-cafile"
@@ -64,59 +69,117 @@ const (
 // today.
 var unsupported = []string{}
 
-func flags() []cli.Flag {
-	return []cli.Flag{
-		&cli.BoolFlag{Name: flagVerbose, Aliases: []string{"v"}, Usage: "verbose messages"},
-		&cli.BoolFlag{Name: flagTraffic, Usage: "per frame traffic"},
-		&cli.StringFlag{Name: flagRecord, Usage: "record sessions to FILE.[session_number]", TakesFile: true},
-		&cli.BoolFlag{Name: flagDaemon, Aliases: []string{"D"}, Usage: "become a daemon (background process)"},
-		&cli.BoolFlag{Name: flagRunOnce, Usage: "handle a single WebSocket connection and exit"},
-		&cli.IntFlag{Name: flagTimeout, Usage: "stop listening after `TIMEOUT` seconds; open sessions finish first"},
-		&cli.IntFlag{Name: flagIdleTimeout, Usage: "server exits after `TIMEOUT` seconds if there are no active connections"},
-		&cli.StringFlag{Name: flagCert, Value: "self.pem", Usage: "SSL certificate file", TakesFile: true},
-		&cli.StringFlag{Name: flagKey, Usage: "SSL key file (if separate from cert)", TakesFile: true},
-		&cli.StringFlag{Name: flagKeyPassword, EnvVars: []string{"WEBSOCKIFY_KEY_PASSWORD"}, Usage: "SSL key password (visible in ps: prefer --key-password-file or $WEBSOCKIFY_KEY_PASSWORD)"},
-		&cli.StringFlag{Name: flagKeyPasswordFile, Usage: "read the SSL key password from `FILE`", TakesFile: true},
-		&cli.BoolFlag{Name: flagSSLOnly, Usage: "disallow non-encrypted client connections"},
-		&cli.BoolFlag{Name: flagSSLTarget, Usage: "connect to SSL target as SSL client (verified, with SNI)"},
-		&cli.StringFlag{Name: flagSSLTargetCAFile, Usage: "CA certificates `FILE` to verify the SSL target with, instead of the system's", TakesFile: true},
-		&cli.BoolFlag{Name: flagSSLTargetInsec, Usage: "do not verify the SSL target's certificate (insecure)"},
-		&cli.BoolFlag{Name: flagVerifyClient, Usage: "require encrypted client to present a valid certificate"},
-		&cli.StringFlag{Name: flagCAFile, Usage: "file of concatenated certificates of authorities trusted for validating clients (only effective with --verify-client)", TakesFile: true},
-		&cli.StringFlag{Name: flagSSLVersion, Value: "default", Usage: "minimum TLS version to use (default, tlsv1_1, tlsv1_2, tlsv1_3)"},
-		&cli.StringFlag{Name: flagSSLCiphers, Usage: "list of ciphers allowed for connection"},
-		&cli.StringFlag{Name: flagUnixListen, Usage: "listen to unix socket `FILE`", TakesFile: true},
-		&cli.StringFlag{Name: flagUnixListenMod, Usage: "specify mode for unix socket (defaults to 0600)"},
-		&cli.StringFlag{Name: flagUnixTarget, Usage: "connect to unix socket target `FILE`", TakesFile: true},
-		&cli.BoolFlag{Name: flagInetd, Usage: "inetd mode, receive listening socket from stdin"},
-		&cli.StringFlag{Name: flagWeb, Usage: "run webserver on same port. Serve files from `DIR`.", TakesFile: true},
-		&cli.BoolFlag{Name: flagWebAuth, Usage: "require authentication to access webserver."},
-		&cli.BoolFlag{Name: flagWebBuiltin, Usage: "serve the built-in pages (wstelnet.html, echo.html, websock.js) instead of a --web DIR"},
-		&cli.StringFlag{Name: flagWrapMode, Value: "exit", Usage: "action to take when the wrapped program exits or daemonizes: exit (default), ignore, respawn"},
-		&cli.BoolFlag{Name: flagPreferIPv6, Aliases: []string{"6"}, Usage: "prefer IPv6 when resolving source_addr"},
-		&cli.BoolFlag{Name: flagLibserver, Usage: "accepted for compatibility; this implementation has a single engine"},
-		&cli.StringFlag{Name: flagTargetConfig, Usage: "DEPRECATED: use --token-plugin TokenFile --token-source FILE", TakesFile: true},
-		&cli.StringFlag{Name: flagTokenPlugin, Usage: "token plugin `CLASS`, such as TokenFile, to turn tokens into targets"},
-		&cli.StringFlag{Name: flagTokenSource, Usage: "an argument to be passed to the token plugin on instantiation"},
-		&cli.BoolFlag{Name: flagHostToken, Usage: "use the host HTTP header as token instead of the token URL query parameter"},
-		&cli.BoolFlag{Name: flagTokenCookie, Usage: "also take the token from a \"token\" cookie"},
-		&cli.BoolFlag{Name: flagTokenPath, Usage: "also take the token from the last path segment (/websockify/TOKEN)"},
-		&cli.BoolFlag{Name: flagJWTRequireExp, Usage: "JWTTokenApi: refuse tokens without an exp claim"},
-		&cli.StringFlag{Name: flagAuthPlugin, Usage: "auth plugin `CLASS`, such as BasicHTTPAuth, to determine if a connection is allowed"},
-		&cli.StringFlag{Name: flagAuthSource, Usage: "an argument to be passed to the auth plugin on instantiation"},
-		&cli.IntFlag{Name: flagHeartbeat, Usage: "send a ping to the client every `INTERVAL` seconds; drop it after two unanswered"},
-		&cli.StringFlag{Name: flagLogFile, Usage: "File where logs will be saved", TakesFile: true},
-		&cli.StringFlag{Name: flagSyslog, Usage: "Log to syslog server. SERVER can be local socket, such as /dev/log, or a UDP host:port pair."},
-		&cli.BoolFlag{Name: flagLegacySyslog, Usage: "Use the old syslog protocol instead of RFC 5424."},
-		&cli.BoolFlag{Name: flagFileOnly, Usage: "use this to disable directory listings in web server."},
-		&cli.StringFlag{Name: flagPIDFile, Usage: "write the process id to `FILE` (removed on exit)", TakesFile: true},
-		&cli.StringFlag{Name: flagLogFormat, Value: "plain", Usage: "log format: plain (the reference's lines) or json"},
-		&cli.BoolFlag{Name: flagFlashPolicy, Value: true, Usage: "answer Flash <policy-file-request/> with a permissive cross-domain policy"},
+// Help categories, in the README's order (urfave/cli sorts them by name,
+// hence the numbers' invisible order: the names start alike).
+const (
+	catGeneral = "General"
+	catSockets = "Sockets"
+	catTLS     = "TLS"
+	catWeb     = "Web server, recording, daemon, logging"
+	catTokens  = "Tokens and authentication"
+	catWrap    = "Wrap mode (PORT -- PROGRAM ARGS)"
+)
 
-		&cli.Int64Flag{Name: flagMaxFrameSize, Value: 16 << 20, Usage: "largest client frame payload in `BYTES`; larger frames close with 1009"},
-		&cli.IntFlag{Name: flagMaxHeaderBytes, Value: 16 << 10, Usage: "largest HTTP request line and headers in `BYTES`"},
-		&cli.IntFlag{Name: flagHandshakeTimeout, Value: 10, Usage: "`SECONDS` a client has to complete its request before the upgrade"},
-		&cli.IntFlag{Name: flagWrapGrace, Value: 10, Usage: "`SECONDS` the wrapped program has to exit after SIGTERM before SIGKILL"},
-		&cli.StringFlag{Name: flagRebindSO, EnvVars: []string{"WEBSOCKIFY_REBIND_SO"}, Usage: "use this rebind.so `FILE` instead of the embedded one", TakesFile: true},
+func flags() []cli.Flag {
+	fl := []cli.Flag{
+		&cli.BoolFlag{Category: catGeneral, Name: flagVerbose, Aliases: []string{"v"}, Usage: "verbose messages: per-request lines, session ends"},
+		&cli.BoolFlag{Category: catGeneral, Name: flagTraffic, Usage: "print per-frame traffic characters to stdout"},
+		&cli.BoolFlag{Category: catGeneral, Name: flagRunOnce, Usage: "handle a single WebSocket connection and exit"},
+		&cli.IntFlag{Category: catGeneral, Name: flagTimeout, Usage: "stop listening after `SECONDS`; open sessions finish first"},
+		&cli.IntFlag{Category: catGeneral, Name: flagIdleTimeout, Usage: "exit after `SECONDS` without an open session"},
+		&cli.IntFlag{Category: catGeneral, Name: flagHeartbeat, Usage: "ping clients every `SECONDS`; drop a client after two unanswered"},
+		&cli.BoolFlag{Category: catGeneral, Name: flagPreferIPv6, Aliases: []string{"6"}, Usage: "resolve a listen host name to its IPv6 address first"},
+		&cli.BoolFlag{Category: catGeneral, Name: flagLibserver, Usage: "accepted for compatibility; this implementation has a single engine"},
+		&cli.Int64Flag{Category: catGeneral, Name: flagMaxFrameSize, Value: 16 << 20, Usage: "largest client frame payload in `BYTES`; larger frames close with 1009"},
+		&cli.IntFlag{Category: catGeneral, Name: flagMaxHeaderBytes, Value: 16 << 10, Usage: "largest HTTP request line and headers in `BYTES`"},
+		&cli.IntFlag{Category: catGeneral, Name: flagHandshakeTimeout, Value: 10, Usage: "`SECONDS` a client has to complete its request before the upgrade"},
+		&cli.BoolFlag{Category: catGeneral, Name: flagFlashPolicy, Value: true, Usage: "answer Flash <policy-file-request/> (--flash-policy=false: do not)"},
+
+		&cli.StringFlag{Category: catSockets, Name: flagUnixListen, Usage: "listen on the Unix socket `FILE`", TakesFile: true},
+		&cli.StringFlag{Category: catSockets, Name: flagUnixListenMod, Usage: "octal `MODE` of the --unix-listen socket (default 0600)"},
+		&cli.StringFlag{Category: catSockets, Name: flagUnixTarget, Usage: "relay to the Unix socket `FILE` instead of ADDR:PORT", TakesFile: true},
+		&cli.BoolFlag{Category: catSockets, Name: flagInetd, Usage: "the listening socket is standard input (inetd wait, systemd Accept=no)"},
+
+		&cli.StringFlag{Category: catTLS, Name: flagCert, Value: "self.pem", Usage: "certificate `FILE`, may hold the key too (used when present)", TakesFile: true},
+		&cli.StringFlag{Category: catTLS, Name: flagKey, Usage: "key `FILE`, if not in the certificate file", TakesFile: true},
+		&cli.StringFlag{Category: catTLS, Name: flagKeyPassword, EnvVars: []string{"WEBSOCKIFY_KEY_PASSWORD"}, Usage: "key `PASSWORD` (visible in ps: prefer --key-password-file)"},
+		&cli.StringFlag{Category: catTLS, Name: flagKeyPasswordFile, Usage: "read the key password from `FILE`", TakesFile: true},
+		&cli.BoolFlag{Category: catTLS, Name: flagSSLOnly, Usage: "refuse plain (non-TLS) connections"},
+		&cli.BoolFlag{Category: catTLS, Name: flagVerifyClient, Usage: "require client certificates"},
+		&cli.StringFlag{Category: catTLS, Name: flagCAFile, Usage: "CA certificates `FILE` for --verify-client, instead of the system's", TakesFile: true},
+		&cli.StringFlag{Category: catTLS, Name: flagSSLVersion, Value: "default", Usage: "minimum TLS `VERSION`: default, tlsv1_1, tlsv1_2, tlsv1_3"},
+		&cli.StringFlag{Category: catTLS, Name: flagSSLCiphers, Usage: "OpenSSL cipher `LIST` allowed (TLS 1.2 and older)"},
+		&cli.BoolFlag{Category: catTLS, Name: flagSSLTarget, Usage: "speak TLS to the target (verified, with SNI)"},
+		&cli.StringFlag{Category: catTLS, Name: flagSSLTargetCAFile, Usage: "CA certificates `FILE` to verify the target with, instead of the system's", TakesFile: true},
+		&cli.BoolFlag{Category: catTLS, Name: flagSSLTargetInsec, Usage: "do not verify the target's certificate (insecure)"},
+
+		&cli.StringFlag{Category: catWeb, Name: flagWeb, Usage: "serve the files of `DIR` on the same port (the TLS certificate and key are never served)", TakesFile: true},
+		&cli.BoolFlag{Category: catWeb, Name: flagWebBuiltin, Usage: "serve the built-in pages (wstelnet.html, echo.html, websock.js) instead of a --web DIR"},
+		&cli.BoolFlag{Category: catWeb, Name: flagFileOnly, Usage: "no directory listings in the web server"},
+		&cli.BoolFlag{Category: catWeb, Name: flagWebAuth, Usage: "the auth plugin also guards the web server"},
+		&cli.StringFlag{Category: catWeb, Name: flagRecord, Usage: "record each session to `FILE`.N (keystrokes and passwords included)", TakesFile: true},
+		&cli.BoolFlag{Category: catWeb, Name: flagDaemon, Aliases: []string{"D"}, Usage: "run in the background once listening (and the wrapped program listens)"},
+		&cli.StringFlag{Category: catWeb, Name: flagPIDFile, Usage: "write the process id to `FILE` (removed on exit)", TakesFile: true},
+		&cli.StringFlag{Category: catWeb, Name: flagLogFile, Usage: "also append the log to `FILE`", TakesFile: true},
+		&cli.StringFlag{Category: catWeb, Name: flagLogFormat, Value: "plain", Usage: "log `FORMAT`: plain (the reference's lines) or json"},
+		&cli.StringFlag{Category: catWeb, Name: flagSyslog, Usage: "also log to syslog `SERVER`: a local socket such as /dev/log, or UDP HOST:PORT"},
+		&cli.BoolFlag{Category: catWeb, Name: flagLegacySyslog, Usage: "old BSD syslog format instead of RFC 5424"},
+
+		&cli.StringFlag{Category: catTokens, Name: flagTokenPlugin, Usage: "choose the target per connection from a token with plugin `NAME`: " + strings.Join(tokenPlugins(), ", ")},
+		&cli.StringFlag{Category: catTokens, Name: flagTokenSource, Usage: "the token plugin's `ARG` (a file, URL, redis address...)"},
+		&cli.StringFlag{Category: catTokens, Name: flagTargetConfig, Usage: "deprecated: --token-plugin TokenFile --token-source `FILE`", TakesFile: true},
+		&cli.BoolFlag{Category: catTokens, Name: flagHostToken, Usage: "the token is the Host header instead of ?token="},
+		&cli.BoolFlag{Category: catTokens, Name: flagTokenCookie, Usage: "also take the token from a \"token\" cookie"},
+		&cli.BoolFlag{Category: catTokens, Name: flagTokenPath, Usage: "also take the token from the last path segment (/websockify/TOKEN)"},
+		&cli.BoolFlag{Category: catTokens, Name: flagJWTRequireExp, Usage: "JWTTokenApi: refuse tokens without an exp claim"},
+		&cli.StringFlag{Category: catTokens, Name: flagAuthPlugin, Usage: "authenticate connections with plugin `NAME`: " + strings.Join(authPlugins(), ", ")},
+		&cli.StringFlag{Category: catTokens, Name: flagAuthSource, Usage: "the auth plugin's `ARG` (user:password, origins, CNs)"},
+
+		&cli.StringFlag{Category: catWrap, Name: flagWrapMode, Value: "exit", Usage: "`MODE` when the program exits: exit, ignore (it daemonizes, as vncserver) or respawn"},
+		&cli.IntFlag{Category: catWrap, Name: flagWrapGrace, Value: 10, Usage: "`SECONDS` the program has to exit after SIGTERM before SIGKILL"},
+		&cli.IntFlag{Category: catWrap, Name: flagWrapStartLimit, Value: 10, Usage: "respawn gives up after `N` failed starts in a row (exited before listening, or failed within 10 s); 0: never"},
+		&cli.StringFlag{Category: catWrap, Name: flagRebindSO, EnvVars: []string{"WEBSOCKIFY_REBIND_SO"}, Usage: "use the rebind.so `FILE` instead of the embedded one", TakesFile: true},
 	}
+	// A switch is off unless given, and "(default: false)" says nothing;
+	// a zero interval is off.
+	for _, f := range fl {
+		switch f := f.(type) {
+		case *cli.BoolFlag:
+			f.DisableDefaultText = !f.Value
+		case *cli.IntFlag:
+			if f.Value == 0 {
+				f.DefaultText = "off"
+			}
+		}
+	}
+	return fl
 }
+
+// tokenPlugins and authPlugins are the plugin names --help lists, as the
+// reference spells its classes.
+func tokenPlugins() []string {
+	return []string{"TokenFile", "ReadOnlyTokenFile", "TokenFileName", "BaseTokenAPI", "JSONTokenApi", "JWTTokenApi", "TokenRedis", "UnixDomainSocketDirectory"}
+}
+
+func authPlugins() []string {
+	return []string{"BasicHTTPAuth", "ExpectOrigin", "ClientCertCNAuth"}
+}
+
+// helpExamples end --help.
+const helpExamples = `
+EXAMPLES:
+   websockify 6080 localhost:5900                      relay ws://HOST:6080/ to a VNC server
+   websockify --web /usr/share/novnc 6080 localhost:5900
+                                                       noVNC: open http://HOST:6080/vnc.html
+   websockify --cert self.pem --ssl-only 6443 localhost:5900
+                                                       wss:// only; a self-signed self.pem: openssl req -x509 -nodes
+                                                       -newkey rsa:2048 -days 365 -subj /CN=HOST -keyout self.pem -out self.pem
+   websockify --token-plugin TokenFile --token-source targets.txt 6080
+                                                       one port, many targets: ws://HOST:6080/?token=NAME
+   websockify -D --wrap-mode=ignore 5901 -- vncserver :1 -rfbport 5901
+                                                       wrap a program: its bind of 5901 moves to loopback, websockify
+                                                       serves 5901; -D returns once both listen
+   websockify probe --send hi --expect hi ws://127.0.0.1:6080/
+                                                       check a running websockify (exit 0 or 1 with the reason)
+   websockify rebind 5900 5901 PROGRAM ARGS            run PROGRAM with its bind of port 5900 moved to 127.0.0.1:5901
+`

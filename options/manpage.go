@@ -2,6 +2,7 @@ package options
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cpuguy83/go-md2man/v2/md2man"
@@ -62,9 +63,14 @@ func writeOptions(b *strings.Builder, ch Choices) {
 		}
 		groups[cat] = append(groups[cat], df)
 	}
+	// As in --help: the options without a category (--help, --version)
+	// first, then the categories.
+	if i := slices.Index(order, ""); i > 0 {
+		order = append([]string{""}, slices.Delete(order, i, i+1)...)
+	}
 	for _, cat := range order {
 		if cat != "" {
-			b.WriteString("## " + mdEscape(cat) + "\n\n")
+			b.WriteString("### " + mdEscape(cat) + "\n\n")
 		}
 		for _, f := range groups[cat] {
 			writeOption(b, f, ch)
@@ -175,7 +181,7 @@ func synopsisLine(line string) string {
 	words := strings.Fields(line)
 	for i, w := range words {
 		switch {
-		case i == 0 || w == "rebind" || w == "--":
+		case i == 0 || (i == 1 && (w == "rebind" || w == "probe")) || w == "--":
 			words[i] = "**" + mdEscape(w) + "**"
 		default:
 			words[i] = mdEscape(w)
@@ -254,6 +260,12 @@ such a program.
 
 **websockify rebind** *OLD\_PORT* *NEW\_PORT* *PROGRAM* [*ARGS*...] runs *PROGRAM* with the
 shim only: its binds of *OLD\_PORT* go to loopback *NEW\_PORT*.
+
+# PROBE
+
+**websockify probe** [*options*] *URL* opens a WebSocket to *URL* (ws:// or wss://), optionally
+sends data and waits for an answer, and exits 0 if all went well, 1 with the reason otherwise:
+a health check for a running websockify. **websockify probe --help** lists its options.
 
 `
 

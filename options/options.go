@@ -28,7 +28,10 @@ type Config struct {
 	Wrap      []string // PROGRAM ARGS after "--"
 	WrapMode  string   // exit, ignore or respawn
 	WrapGrace time.Duration
-	RebindSO  string // override for the embedded shim
+	// WrapStartLimit is how many failed starts in a row respawn mode
+	// accepts before giving up; 0 means no limit.
+	WrapStartLimit int
+	RebindSO       string // override for the embedded shim
 
 	// TLS. Paths are absolute.
 	Cert              string // --cert, default self.pem
@@ -108,6 +111,7 @@ websockify [options] --unix-target=FILE [source_addr:]source_port
 websockify [options] --unix-listen=FILE target_addr:target_port
 websockify [options] --inetd target_addr:target_port
 websockify [options] [source_addr:]source_port -- PROGRAM [ARGS...]
+websockify probe [--send DATA] [--expect DATA] [--timeout SECONDS] [--insecure] URL
 websockify rebind OLD_PORT NEW_PORT PROGRAM [ARGS...]`
 
 // Parse reads argv (with the program name first). It returns either a
@@ -124,15 +128,16 @@ func Parse(argv []string, version string, out io.Writer) (cfg *Config, rb *Rebin
 
 	setVersionFlag()
 	app := &cli.App{
-		Name:            filepath.Base(argv[0]),
-		Usage:           appUsage,
-		UsageText:       UsageText,
-		Version:         version,
-		Flags:           fl,
-		HideHelpCommand: true,
-		Writer:          out,
-		ErrWriter:       out,
-		ExitErrHandler:  func(*cli.Context, error) {},
+		Name:                  filepath.Base(argv[0]),
+		Usage:                 appUsage,
+		UsageText:             UsageText,
+		Version:               version,
+		Flags:                 fl,
+		HideHelpCommand:       true,
+		CustomAppHelpTemplate: strings.Replace(cli.AppHelpTemplate, "GLOBAL OPTIONS:", "OPTIONS:", 1) + helpExamples,
+		Writer:                out,
+		ErrWriter:             out,
+		ExitErrHandler:        func(*cli.Context, error) {},
 		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
 			msg := err.Error()
 			if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
@@ -220,6 +225,7 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 		Wrap:             wrap,
 		HandshakeTimeout: time.Duration(c.Int(flagHandshakeTimeout)) * time.Second,
 		WrapGrace:        time.Duration(c.Int(flagWrapGrace)) * time.Second,
+		WrapStartLimit:   c.Int(flagWrapStartLimit),
 
 		Cert:              c.String(flagCert),
 		CertExplicit:      c.IsSet(flagCert),
@@ -375,6 +381,9 @@ func (cfg *Config) checkLimits() error {
 	}
 	if cfg.HandshakeTimeout <= 0 {
 		return usageErrorf("--%s must be positive", flagHandshakeTimeout)
+	}
+	if cfg.WrapStartLimit < 0 {
+		return usageErrorf("--%s must not be negative (0: no limit)", flagWrapStartLimit)
 	}
 	if cfg.WrapGrace < 0 {
 		return usageErrorf("--%s must not be negative", flagWrapGrace)

@@ -79,6 +79,16 @@ func helperMain(args []string) int {
 		}
 		defer ln.Close()
 		select {}
+	case "listen-then-exit": // listen on $HELPER_PORT for a while, then exit 0
+		d, _ := time.ParseDuration(arg(1))
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", os.Getenv("HELPER_PORT")))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "helper:", err)
+			return 3
+		}
+		time.Sleep(d)
+		ln.Close()
+		return 0
 	case "supervise": // supervise ARGV...: run a Process (exit mode) on ARGV
 		p := &Process{Argv: args[1:], Port: 1, Grace: time.Second}
 		fmt.Println("supervising")

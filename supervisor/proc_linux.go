@@ -153,14 +153,15 @@ func procNetListeners(port int) ([]listenEntry, error) {
 // tcpListen is the kernel's TCP_LISTEN state as /proc/net/tcp prints it.
 const tcpListen = "0A"
 
-// parseNetTCP parses /proc/net/tcp{,6} text. Addresses are hex words in
+// parseNetTCP parses /proc/net/tcp{,6} text for listeners on port (any
+// port when port is 0). Addresses are hex words in
 // host byte order; the port is a plain hex number.
 func parseNetTCP(data []byte, port int) []listenEntry {
 	var out []listenEntry
 	portHex := fmt.Sprintf(":%04X ", port) // cheap filter before splitting fields
 	lines := strings.Split(string(data), "\n")
 	for _, line := range lines[min(1, len(lines)):] {
-		if !strings.Contains(line, portHex) {
+		if port != 0 && !strings.Contains(line, portHex) {
 			continue
 		}
 		f := strings.Fields(line)
@@ -169,7 +170,7 @@ func parseNetTCP(data []byte, port int) []listenEntry {
 		}
 		hexAddr, hexPort, ok := strings.Cut(f[1], ":")
 		p, err := strconv.ParseUint(hexPort, 16, 16)
-		if !ok || err != nil || int(p) != port {
+		if !ok || err != nil || (port != 0 && int(p) != port) {
 			continue
 		}
 		raw, err := hex.DecodeString(hexAddr)

@@ -14,6 +14,7 @@ import (
 const (
 	DefaultGrace        = 10 * time.Second
 	DefaultReadyTimeout = 10 * time.Second
+	DefaultStartLimit   = 10
 
 	defaultRestartDelay    = time.Second      // first respawn delay
 	defaultMaxRestartDelay = 30 * time.Second // the delay doubles up to this
@@ -75,6 +76,17 @@ type Process struct {
 	OnReady func(addr netip.AddrPort)
 	OnExit  func(*ExitError)
 
+	// WrappedPort is the port the program is told to listen on (the one
+	// the shim moves), for diagnostics only; zero if unknown.
+	WrappedPort int
+	// StartLimit is how many failed starts in a row ModeRespawn accepts
+	// before Run gives up and returns the last *ExitError, like systemd's
+	// start limit. A failed start is one that exited before listening,
+	// or with a non-zero status within its first 10 s; a program that
+	// served and exited with status 0 has not failed. Zero means
+	// DefaultStartLimit; a negative value means no limit.
+	StartLimit int
+
 	// Test seams; zero means the default* constants.
 	restartDelay, maxRestartDelay, stableAfter time.Duration
 
@@ -83,6 +95,24 @@ type Process struct {
 	running bool           // Run has not returned yet
 	pid     int            // the current program, until it is reaped; 0 if none
 	addr    netip.AddrPort // see Addr
+	// diagnosis is the last explanation of a start that did not listen.
+	diagnosis string
+}
+
+// Diagnosis returns the last explanation logged for a start that did not
+// listen on its port (exited early, or not listening after ReadyTimeout),
+// or "" if there is none.
+func (p *Process) Diagnosis() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.diagnosis
+}
+
+func (p *Process) startLimit() int {
+	if p.StartLimit == 0 {
+		return DefaultStartLimit
+	}
+	return p.StartLimit
 }
 
 // Addr returns the address to dial to reach the program: the one found by

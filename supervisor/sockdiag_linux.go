@@ -26,7 +26,8 @@ const (
 	tcpListenState = 10 // TCP_LISTEN
 )
 
-// tcpListeners returns the TCP sockets listening on port, IPv4 and IPv6.
+// tcpListeners returns the TCP sockets listening on port (any port when
+// port is 0), IPv4 and IPv6.
 func tcpListeners(port int) ([]listenEntry, error) {
 	out, err := diagListeners(port)
 	if err == nil {
@@ -102,7 +103,11 @@ func diagDump(fd int, seq uint32, family uint8, port int) ([]listenEntry, error)
 
 // parseDiagMsg decodes an inet_diag_msg for a socket on port.
 func parseDiagMsg(d []byte, family uint8, port int) (listenEntry, bool) {
-	if len(d) < diagMsgLen || d[0] != family || int(binary.BigEndian.Uint16(d[diagMsgSport:])) != port {
+	if len(d) < diagMsgLen || d[0] != family {
+		return listenEntry{}, false
+	}
+	sport := int(binary.BigEndian.Uint16(d[diagMsgSport:]))
+	if port != 0 && sport != port {
 		return listenEntry{}, false
 	}
 	var addr netip.Addr
@@ -112,5 +117,5 @@ func parseDiagMsg(d []byte, family uint8, port int) (listenEntry, bool) {
 		addr = netip.AddrFrom16([16]byte(d[diagMsgSrc : diagMsgSrc+16])).Unmap()
 	}
 	inode := uint64(binary.NativeEndian.Uint32(d[diagMsgInode:]))
-	return listenEntry{addr: netip.AddrPortFrom(addr, uint16(port)), inode: inode}, true
+	return listenEntry{addr: netip.AddrPortFrom(addr, uint16(sport)), inode: inode}, true
 }

@@ -33,12 +33,11 @@ type supervision struct {
 	sigch chan os.Signal
 	self  int
 
-	port        int
-	preloadErr  error // CheckPreload's verdict at the first start
-	cur         *instance
-	starts      int
-	preloadUsed bool
-	goneLogged  bool
+	port       int
+	preloadErr error // CheckPreload's verdict at the first start
+	cur        *instance
+	starts     int
+	goneLogged bool
 }
 
 // instance is one start of the program.
@@ -50,6 +49,9 @@ type instance struct {
 	reported bool       // the ReadyTimeout warning was logged
 	exit     *ExitError // set when reaped
 	seen     bool       // exit was returned by wait
+	// elsewhere are the addresses the program was last seen listening on
+	// while not on its port: the diagnosis when it never gets there.
+	elsewhere []netip.AddrPort
 }
 
 // waitResult says why wait returned.
@@ -64,7 +66,7 @@ const (
 // run is the supervision loop: start, watch, then act on the mode.
 func (s *supervision) run(ctx context.Context) error {
 	delay := orDefault(s.p.restartDelay, defaultRestartDelay)
-	collisions := 0
+	collisions, failures := 0, 0
 	for {
 		if ctx.Err() != nil {
 			return s.stopAll()
@@ -104,14 +106,28 @@ func (s *supervision) run(ctx context.Context) error {
 			return s.stopAll()
 		case ModeRespawn:
 			up := time.Since(s.cur.started)
-			if up >= orDefault(s.p.stableAfter, defaultStableAfter) {
+			stable := up >= orDefault(s.p.stableAfter, defaultStableAfter)
+			if stable {
 				delay = orDefault(s.p.restartDelay, defaultRestartDelay)
+			}
+			// A failure is a start that never listened, or that ended
+			// badly soon after; a program that served and exited 0
+			// (one per session, as telnetd) is not one.
+			if !s.cur.ready || (e.Code != 0 && !stable) {
+				failures++
+			} else {
+				failures = 0
 			}
 			msg := "wrapped program exited; restarting"
 			if !s.cur.ready {
-				msg = "wrapped program exited before listening on " + s.target() + s.preloadHint() + "; restarting"
+				msg = s.exitedEarly(e, up) + "; restarting"
 			}
-			s.log.Warn(msg, "status", e.Status(), "uptime", up.Round(time.Millisecond), "restart_in", delay, "starts", s.starts)
+			if limit := s.p.startLimit(); limit > 0 && failures >= limit {
+				s.log.Error(fmt.Sprintf("wrapped program failed %d times in a row; giving up (start limit %d)", failures, limit),
+					"status", e.Status(), "last", strings.TrimPrefix(msg, "wrapped program "))
+				return withStop(e, s.stopAll())
+			}
+			s.log.Warn(msg, "status", e.Status(), "uptime", up.Round(time.Millisecond), "restart_in", delay, "starts", s.starts, "failures_in_a_row", failures)
 			if err := s.stopTree(); err != nil {
 				return err
 			}
@@ -121,8 +137,8 @@ func (s *supervision) run(ctx context.Context) error {
 			delay = min(2*delay, orDefault(s.p.maxRestartDelay, defaultMaxRestartDelay))
 		default: // ModeExit
 			s.log.Info("wrapped program exited", "status", e.Status(), "pid", e.Pid)
-			if !s.cur.ready && s.preloadUsed {
-				s.log.Warn("wrapped program exited before listening on " + s.target() + s.preloadHint())
+			if !s.cur.ready {
+				s.log.Warn(s.exitedEarly(e, time.Since(s.cur.started)))
 			}
 			return withStop(e, s.stopAll())
 		}
@@ -168,7 +184,6 @@ func (s *supervision) start() error {
 		env = os.Environ()
 	}
 	if s.starts == 0 {
-		s.preloadUsed = strings.TrimSpace(lastEnv(env, "LD_PRELOAD")) != ""
 		if s.preloadErr = CheckPreload(s.path, env); s.preloadErr != nil {
 			s.log.Warn("wrapped program cannot be moved to " + s.target() + ": " + s.preloadErr.Error())
 		}
@@ -254,11 +269,84 @@ func (s *supervision) checkReady(now time.Time) {
 		}
 		return
 	}
+	c.elsewhere = s.ownListeners()
 	if !c.reported && now.After(c.readyBy) {
 		c.reported = true
-		s.log.Warn(fmt.Sprintf("wrapped program is not listening on %s after %v%s",
-			s.target(), s.p.readyTimeout(), s.preloadHint()))
+		msg := fmt.Sprintf("wrapped program is not listening on %s after %v: %s",
+			s.target(), s.p.readyTimeout(), s.whyNotReady())
+		s.p.mu.Lock()
+		s.p.diagnosis = msg
+		s.p.mu.Unlock()
+		s.log.Warn(msg)
 	}
+}
+
+// exitedEarly says that the current program exited before it listened:
+// its status, how long it ran and what is known of why.
+func (s *supervision) exitedEarly(e *ExitError, up time.Duration) string {
+	msg := fmt.Sprintf("wrapped program exited (%s) after %v, before listening on %s", e.Status(), up.Round(time.Millisecond), s.target())
+	if why := s.whyNotReady(); why != "" && (s.preloadErr != nil || len(s.cur.elsewhere) > 0) {
+		msg += ": " + why
+	}
+	s.p.mu.Lock()
+	s.p.diagnosis = msg
+	s.p.mu.Unlock()
+	return msg
+}
+
+// whyNotReady explains why the current program is not on its port: the
+// loader will not preload the shim into it, or it listens elsewhere, or
+// it listens nowhere yet.
+func (s *supervision) whyNotReady() string {
+	if s.preloadErr != nil {
+		return s.preloadErr.Error()
+	}
+	c := s.cur
+	if c == nil || len(c.elsewhere) == 0 {
+		return "it has no listening TCP socket"
+	}
+	var addrs []string
+	moved := false
+	for _, a := range c.elsewhere {
+		addrs = append(addrs, a.String())
+		moved = moved || (s.p.WrappedPort != 0 && int(a.Port()) == s.p.WrappedPort)
+	}
+	msg := "it listens on " + strings.Join(addrs, ", ") + " instead"
+	if s.p.WrappedPort != 0 && !moved {
+		msg += fmt.Sprintf(" (only binds of port %d are moved: is the program told to listen on %d?)", s.p.WrappedPort, s.p.WrappedPort)
+	} else if moved {
+		msg += fmt.Sprintf(" (its bind of port %d was not moved: LD_PRELOAD did not reach the process that bound it)", s.p.WrappedPort)
+	}
+	return msg
+}
+
+// ownListeners returns the TCP listening sockets, on any port, of the
+// program and its descendants; nil when they cannot all be seen.
+func (s *supervision) ownListeners() []netip.AddrPort {
+	entries, err := tcpListeners(0)
+	if err != nil || len(entries) == 0 {
+		return nil
+	}
+	procs, err := readProcs()
+	if err != nil {
+		return nil
+	}
+	var pids []int
+	for _, pr := range descendants(procs, s.self) {
+		pids = append(pids, pr.pid)
+	}
+	inodes, complete := socketInodes(pids)
+	if !complete {
+		return nil
+	}
+	var out []netip.AddrPort
+	for _, e := range entries {
+		if inodes[e.inode] {
+			out = append(out, e.addr)
+		}
+	}
+	slices.SortFunc(out, func(a, b netip.AddrPort) int { return a.Compare(b) })
+	return out
 }
 
 // watching reports whether readiness is still to be checked: the current
@@ -316,18 +404,6 @@ func (s *supervision) collided() bool {
 func (s *supervision) target() string {
 	p := strconv.Itoa(s.port)
 	return "127.0.0.1:" + p + " or [::1]:" + p
-}
-
-// preloadHint explains, for a program that never listened, why the shim
-// may have been ignored; empty when no LD_PRELOAD is in use.
-func (s *supervision) preloadHint() string {
-	switch {
-	case !s.preloadUsed:
-		return ""
-	case s.preloadErr != nil:
-		return "; " + s.preloadErr.Error()
-	}
-	return "; LD_PRELOAD may have been ignored (static, Go or setuid program?)"
 }
 
 // noteGone logs, once, that nothing of the program is left in ModeIgnore

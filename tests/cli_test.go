@@ -102,10 +102,15 @@ func TestCLIHelp(t *testing.T) {
 			"--verbose", "--traffic", "--run-once", "--timeout", "--idle-timeout",
 			"--unix-listen", "--unix-listen-mode", "--unix-target", "--inetd",
 			"--wrap-mode", "--heartbeat", "--max-frame-size", "--handshake-timeout",
+			"   TLS\n", "   Wrap mode", "--token-plugin NAME", "TokenRedis", "BasicHTTPAuth", "EXAMPLES:",
+			"websockify probe",
 		} {
 			if !strings.Contains(stdout, want) {
 				t.Errorf("%s: output lacks %q", flag, want)
 			}
+		}
+		if strings.Contains(stdout, "(default: false)") {
+			t.Errorf("%s: \"(default: false)\" in the help", flag)
 		}
 	}
 }

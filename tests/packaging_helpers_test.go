@@ -65,6 +65,7 @@ func helpOptionNames(t testing.TB, bin string) []string {
 	if !ok {
 		t.Fatalf("%s --help has no OPTIONS:\n%s", bin, out)
 	}
+	opts, _, _ = strings.Cut(opts, "\nEXAMPLES:")
 	re := regexp.MustCompile(`^\s+(-{1,2}[a-zA-Z0-9-]+)(?:, (-{1,2}[a-zA-Z0-9-]+))?`)
 	var names []string
 	for _, l := range strings.Split(opts, "\n") {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -380,8 +381,10 @@ func TestWebFileOnly(t *testing.T) {
 	}
 }
 
-// TestWebRootSecrets: a web root that holds the certificate, the key or
-// the recordings is refused at startup.
+// TestWebRootSecrets: the certificate and key may lie in the web root
+// (noVNC's launcher serves the directory that holds self.pem): they are
+// never served under any spelling nor listed, with one warning at start.
+// A web root that holds the recordings is refused at startup.
 func TestWebRootSecrets(t *testing.T) {
 	k := newPKI(t)
 	be := startBackend(t, nil).addr()
@@ -393,29 +396,56 @@ func TestWebRootSecrets(t *testing.T) {
 	keyInRoot := filepath.Join(root, "sub", "server.key")
 	os.MkdirAll(filepath.Dir(keyInRoot), 0o755)
 	replaceFile(t, key, keyInRoot)
+	os.WriteFile(filepath.Join(root, "vnc.html"), []byte("<p>vnc</p>\n"), 0o644)
+	os.Symlink("self.pem", filepath.Join(root, "sub", "cert-link.pem"))
+	os.Symlink(root, filepath.Join(k.dir, "rootlink"))
 
-	for name, args := range map[string][]string{
-		"cert":     {"--web", root, "--cert", self},
-		"key":      {"--web", root, "--cert", crt, "--key", keyInRoot},
-		"record":   {"--web", root, "--record", filepath.Join(root, "rec", "session")},
-		"web-dot":  {"--web", "."}, // with the default self.pem in the working directory
-		"web-link": {"--web", filepath.Join(k.dir, "rootlink")},
+	for name, tc := range map[string]struct {
+		args   []string
+		hidden []string
+	}{
+		"cert":     {[]string{"--web", root, "--cert", self}, []string{"/self.pem", "/./self.pem", "/%73elf.pem", "/sub/../self.pem", "/sub/cert-link.pem", "//self.pem"}},
+		"key":      {[]string{"--web", root, "--cert", crt, "--key", keyInRoot}, []string{"/sub/server.key", "/sub/%73erver.key", "/sub/./server.key"}},
+		"web-dot":  {[]string{"--web", "."}, []string{"/self.pem", "/%73elf.pem"}}, // the default self.pem in the working directory
+		"web-link": {[]string{"--web", filepath.Join(k.dir, "rootlink"), "--cert", self}, []string{"/self.pem", "/sub/cert-link.pem"}},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if name == "web-link" {
-				os.Symlink(root, filepath.Join(k.dir, "rootlink"))
-				args = append(args, "--cert", self)
+			p := startProxyCmd(t, func(c *exec.Cmd) { c.Dir = root }, append(tc.args, "127.0.0.1:0", be)...)
+			p.addr = p.stderr.waitFor(t, listenRE, 10*time.Second)[1]
+			if n := strings.Count(p.stderr.String(), "never served (404) nor listed"); n != 1 {
+				t.Errorf("%d warnings about the secret in the web root; want 1:\n%s", n, p.stderr)
 			}
-			p := startProxyCmd(t, func(c *exec.Cmd) { c.Dir = root }, append(args, "127.0.0.1:0", be)...)
-			if st := p.wait(20 * time.Second); st == 0 {
-				t.Fatalf("exit status 0; stderr:\n%s", p.stderr.String())
+			for _, path := range tc.hidden {
+				resp, body := get(t, p.addr, "GET", path)
+				if resp.StatusCode != 404 || bytes.Contains(body, []byte("PRIVATE KEY")) || bytes.Contains(body, []byte("CERTIFICATE")) {
+					t.Errorf("GET %s: %d %q", path, resp.StatusCode, trunc(body))
+				}
 			}
-			stderr := p.stderr.String()
-			if !strings.Contains(stderr, "refusing to serve") || strings.Contains(stderr, "Listen on") {
-				t.Fatalf("stderr does not refuse the web root before listening:\n%s", stderr)
+			for _, dir := range []string{"/", "/sub/"} {
+				resp, body := get(t, p.addr, "GET", dir)
+				secret := [][]byte{[]byte("self.pem"), []byte("cert-link.pem")}
+				if name == "key" {
+					secret = [][]byte{[]byte("server.key")}
+				}
+				if resp.StatusCode != 200 || slices.ContainsFunc(secret, func(b []byte) bool { return bytes.Contains(body, b) }) {
+					t.Errorf("listing of %s: %d\n%s", dir, resp.StatusCode, body)
+				}
+			}
+			if resp, body := get(t, p.addr, "GET", "/vnc.html"); resp.StatusCode != 200 || string(body) != "<p>vnc</p>\n" {
+				t.Errorf("GET /vnc.html: %d %q", resp.StatusCode, body)
 			}
 		})
 	}
+	t.Run("record", func(t *testing.T) {
+		p := startProxyCmd(t, nil, "--web", root, "--record", filepath.Join(root, "rec", "session"), "127.0.0.1:0", be)
+		if st := p.wait(20 * time.Second); st == 0 {
+			t.Fatalf("exit status 0; stderr:\n%s", p.stderr.String())
+		}
+		stderr := p.stderr.String()
+		if !strings.Contains(stderr, "refusing to serve") || strings.Contains(stderr, "Listen on") {
+			t.Fatalf("stderr does not refuse the web root before listening:\n%s", stderr)
+		}
+	})
 
 	// The same certificate outside the root is fine.
 	p := startProxy(t, "--web", root, "--cert", crt, "--key", key, "127.0.0.1:0", be)

@@ -11,7 +11,8 @@ import (
 )
 
 // list writes the reference's HTML directory listing. Dotfiles, and links
-// whose target is outside the root or missing, are left out.
+// whose target is outside the root or missing, and hidden files (Options.Hide)
+// are left out.
 func (h *Handler) list(w http.ResponseWriter, r *http.Request, name string, elems []string, dir *os.File) {
 	entries, err := dir.ReadDir(-1)
 	if err != nil {
@@ -36,7 +37,7 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, name string, elem
 			continue
 		}
 		fi, err := h.root.Stat(name + "/" + n) // follows links, inside the root only
-		if err != nil {
+		if err != nil || h.hidden(fi) {
 			continue
 		}
 		shown, link := n, n

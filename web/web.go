@@ -21,6 +21,13 @@ type Options struct {
 	// index file (--file-only).
 	FileOnly bool
 
+	// Hide names files that are never served nor listed, whatever the
+	// spelling of the request (a link, a hard link, percent-encoding): the
+	// TLS certificate and key when they lie under the root. A file is
+	// recognised by its identity (device and inode), looked up again at
+	// every request, so a certificate replaced on disk stays hidden.
+	Hide []string
+
 	// Logger receives errors met while serving. Nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -131,7 +138,24 @@ func (h *Handler) open(name string) (*os.File, fs.FileInfo, error) {
 		f.Close()
 		return nil, nil, err
 	}
+	if h.hidden(fi) {
+		f.Close()
+		return nil, nil, fs.ErrNotExist
+	}
 	return f, fi, nil
+}
+
+// hidden reports whether fi is one of the files of Options.Hide.
+func (h *Handler) hidden(fi fs.FileInfo) bool {
+	if !fi.Mode().IsRegular() {
+		return false
+	}
+	for _, p := range h.o.Hide {
+		if hfi, err := os.Stat(p); err == nil && os.SameFile(fi, hfi) {
+			return true
+		}
+	}
+	return false
 }
 
 // reachesDotfile reports whether name, once its symbolic links are

@@ -10,10 +10,13 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/websockify-go/websockify/auth"
@@ -128,8 +131,8 @@ func withTargetTLS(base *tls.Config, ep gateway.Endpoint) gateway.Endpoint {
 // webHandler serves dir for non-upgrade requests. With authp (--web-auth)
 // every GET and HEAD must pass the auth plugin first, as in the reference.
 // The returned closer releases the directory.
-func webHandler(dir string, fileOnly bool, authp auth.Plugin, log *slog.Logger) (http.Handler, func() error, error) {
-	h, err := web.New(dir, web.Options{FileOnly: fileOnly, Logger: log})
+func webHandler(dir string, fileOnly bool, hide []string, authp auth.Plugin, log *slog.Logger) (http.Handler, func() error, error) {
+	h, err := web.New(dir, web.Options{FileOnly: fileOnly, Hide: hide, Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -159,9 +162,35 @@ func webHandler(dir string, fileOnly bool, authp auth.Plugin, log *slog.Logger) 
 	return guarded, h.Close, nil
 }
 
-// checkWebRoot refuses a web root that would serve a secret: the TLS
-// certificate file (which may hold the key), the key, the key password
-// file, token files or the recordings. Empty paths are skipped.
+// hiddenInWebRoot returns the files of secrets (the TLS certificate, which
+// may hold the key, the key and the key password file) that lie under the
+// web root: they are never served nor listed (noVNC's launcher keeps
+// self.pem in the directory it serves). One warning names them.
+func hiddenInWebRoot(dir string, secrets map[string]string, log *slog.Logger) ([]string, error) {
+	var hide, what []string
+	for _, name := range slices.Sorted(maps.Keys(secrets)) {
+		p := secrets[name]
+		if p == "" {
+			continue
+		}
+		inside, err := web.Contains(dir, p)
+		if err != nil {
+			return nil, err
+		}
+		if inside {
+			hide = append(hide, p)
+			what = append(what, name+" "+p)
+		}
+	}
+	if len(hide) > 0 {
+		log.Warn(fmt.Sprintf("the web root %s holds the %s: never served (404) nor listed", dir, strings.Join(what, " and the ")))
+	}
+	return hide, nil
+}
+
+// checkWebRoot refuses a web root that would serve a secret that cannot be
+// hidden by identity because it is created later or is a directory: token
+// files or the recordings. Empty paths are skipped.
 func checkWebRoot(dir string, secrets map[string]string) error {
 	for what, p := range secrets {
 		if p == "" {

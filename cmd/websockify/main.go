@@ -24,6 +24,13 @@ func main() {
 // for command-line mistakes (as the reference), the wrapped program's status
 // in --wrap-mode=exit, and 1 for every other failure.
 func run(argv []string) int {
+	if len(argv) > 1 && argv[1] == "probe" {
+		pr, err := options.ParseProbe(argv[2:], os.Stdout)
+		if err == nil {
+			err = runProbe(pr)
+		}
+		return exitCode(err)
+	}
 	cfg, rb, err := options.Parse(argv, versionString(), os.Stdout)
 	if err == nil {
 		if rb != nil {

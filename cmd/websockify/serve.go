@@ -26,6 +26,10 @@ import (
 // SIGTERM/SIGINT before their connections are cut.
 const shutdownGrace = 3 * time.Second
 
+// daemonWrapWait is how long a -D child waits for the wrapped program to
+// listen before it reports failure to the parent (which waits 30 s).
+const daemonWrapWait = 25 * time.Second
+
 // serve runs the gateway for cfg until a signal, --timeout, --idle-timeout,
 // --run-once or the wrapped program ends it. With -D it returns in the
 // parent once the daemon child reports that it serves.
@@ -79,10 +83,20 @@ func serve(ctx context.Context, cfg *options.Config) (err error) {
 		}
 		defer remove()
 	}
+	var ready func(error)
 	if child {
-		notify(nil)
+		ready = notify
+		if w != nil {
+			// The daemon's stdio goes to /dev/null once it is ready: the
+			// program's output goes to our log instead.
+			closeOut, err := w.logOutput(log)
+			if err != nil {
+				return err
+			}
+			defer closeOut()
+		}
 	}
-	return runServer(ctx, cfg, srv, w, ln, log)
+	return runServer(ctx, cfg, srv, w, ln, log, ready)
 }
 
 // newServer builds the gateway from the options: target (or wrapped
@@ -166,19 +180,22 @@ func buildServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (sr
 	}
 
 	if cfg.Web != "" {
-		secrets := map[string]string{"TLS key": cfg.Key, "key password file": cfg.KeyPasswordFile,
-			"recordings": cfg.Record, "token source": tokenFile(cfg.TokenSource)}
+		secrets := map[string]string{"TLS key": cfg.Key, "key password file": cfg.KeyPasswordFile}
 		if rl != nil {
 			secrets["TLS certificate"] = cfg.Cert
 		}
-		if err := checkWebRoot(cfg.Web, secrets); err != nil {
+		hide, err := hiddenInWebRoot(cfg.Web, secrets, log)
+		if err != nil {
+			return nil, nil, cleanup, err
+		}
+		if err := checkWebRoot(cfg.Web, map[string]string{"recordings": cfg.Record, "token source": tokenFile(cfg.TokenSource)}); err != nil {
 			return nil, nil, cleanup, err
 		}
 		var webAuth auth.Plugin
 		if cfg.WebAuth {
 			webAuth = rt.Auth
 		}
-		h, closeWeb, err := webHandler(cfg.Web, cfg.FileOnly, webAuth, log)
+		h, closeWeb, err := webHandler(cfg.Web, cfg.FileOnly, hide, webAuth, log)
 		if err != nil {
 			return nil, nil, cleanup, err
 		}
@@ -214,7 +231,11 @@ func tokenFile(src string) string {
 // or, in --wrap-mode=exit, the wrapped program exits. The wrapped program
 // is started here, after the listener is bound (and after -D detached),
 // and is always stopped before runServer returns.
-func runServer(ctx context.Context, cfg *options.Config, srv *gateway.Server, w *wrapped, ln net.Listener, log *slog.Logger) error {
+//
+// ready, if not nil (a -D child), is called once serving has started: at
+// once without a wrapped program, else once the program listens, or with
+// the reason it does not within daemonWrapWait (runServer then stops).
+func runServer(ctx context.Context, cfg *options.Config, srv *gateway.Server, w *wrapped, ln net.Listener, log *slog.Logger, ready func(error)) error {
 	if cfg.Timeout > 0 {
 		t := time.AfterFunc(cfg.Timeout, func() {
 			log.Info("listener exit due to --timeout " + strconv.Itoa(int(cfg.Timeout/time.Second)))
@@ -229,6 +250,7 @@ func runServer(ctx context.Context, cfg *options.Config, srv *gateway.Server, w 
 
 	var wrapDone <-chan error
 	stopWrap := func() error { return nil }
+	notReady := make(chan error, 1)
 	if w != nil {
 		wctx, cancel := context.WithCancel(ctx)
 		done := w.start(wctx, log)
@@ -237,6 +259,25 @@ func runServer(ctx context.Context, cfg *options.Config, srv *gateway.Server, w 
 			cancel()
 			return <-done
 		}
+		if ready != nil {
+			go func() {
+				t := time.NewTimer(daemonWrapWait)
+				defer t.Stop()
+				select {
+				case <-w.first:
+					ready(nil)
+				case <-t.C:
+					why := w.proc.Diagnosis()
+					if why == "" {
+						why = "it is not listening"
+					}
+					notReady <- fmt.Errorf("wrapped program %s not ready after %v: %s", w.label, daemonWrapWait, why)
+				case <-wctx.Done():
+				}
+			}()
+		}
+	} else if ready != nil {
+		ready(nil)
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -269,9 +310,31 @@ func runServer(ctx context.Context, cfg *options.Config, srv *gateway.Server, w 
 		log.Info("Wrapped command exited (or daemon)", "err", err)
 		shutdown()
 		<-served
+		if d := w.proc.Diagnosis(); d != "" && !w.wasReady() {
+			err = &diagnosedError{msg: d, err: err}
+		}
+		return err
+	case err := <-notReady:
+		log.Error(err.Error())
+		shutdown()
+		<-served
+		if werr := stopWrap(); werr != nil && !errors.Is(werr, context.Canceled) {
+			err = errors.Join(err, werr)
+		}
 		return err
 	}
 }
+
+// diagnosedError is the wrapped program's status with the explanation of
+// why it never listened: what a -D parent prints. Its ExitCode stays the
+// program's.
+type diagnosedError struct {
+	msg string
+	err error
+}
+
+func (e *diagnosedError) Error() string { return e.msg }
+func (e *diagnosedError) Unwrap() error { return e.err }
 
 // ignoreStopped drops the nil-or-context result of a program stopped by us.
 func ignoreStopped(err error) error {

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/websockify-go/websockify/gateway"
 	"github.com/websockify-go/websockify/options"
@@ -22,6 +26,16 @@ type wrapped struct {
 	proc    *supervisor.Process
 	cleanup func() // removes the materialised shim
 	label   string
+	// wait bounds how long a WebSocket request waits for the program
+	// to listen: within the handshake timeout, leaving time to answer.
+	wait time.Duration
+	mode supervisor.Mode
+
+	mu    sync.Mutex
+	ready chan struct{}  // closed while the program listens
+	addr  netip.AddrPort // where it listens, once ready
+	first chan struct{}  // closed the first time it listens
+	once  sync.Once
 }
 
 // newWrapped prepares the wrapped program; it is started by start.
@@ -34,31 +48,144 @@ func newWrapped(cfg *options.Config, log *slog.Logger) (*wrapped, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wrap: %w", err)
 	}
-	w := &wrapped{cleanup: cleanup, label: "'" + strings.Join(cfg.Wrap, " ") + "'"}
+	w := &wrapped{
+		cleanup: cleanup, label: "'" + strings.Join(cfg.Wrap, " ") + "'",
+		wait: max(cfg.HandshakeTimeout-time.Second, cfg.HandshakeTimeout/2), mode: mode,
+		ready: make(chan struct{}), first: make(chan struct{}),
+	}
+	limit := cfg.WrapStartLimit
+	if limit == 0 {
+		limit = -1 // no limit
+	}
 	w.proc = &supervisor.Process{
 		Argv: cfg.Wrap,
 		Environ: func(port int) []string {
 			return rebind.Env(os.Environ(), lib, cfg.Listen.Port, port)
 		},
-		Mode:   mode,
-		Grace:  cfg.WrapGrace,
-		Logger: log,
+		Mode:        mode,
+		Grace:       cfg.WrapGrace,
+		WrappedPort: cfg.Listen.Port,
+		StartLimit:  limit,
+		Logger:      log,
+		OnReady:     w.onReady,
+		OnExit:      w.onExit,
 	}
 	return w, nil
 }
 
-// route sends every session to the program's current loopback address.
+// onReady records where the program listens and releases waiting clients.
+func (w *wrapped) onReady(addr netip.AddrPort) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.addr = addr
+	select {
+	case <-w.ready:
+	default:
+		close(w.ready)
+	}
+	w.once.Do(func() { close(w.first) })
+}
+
+// onExit makes new clients wait again for a restarted program. In ignore
+// mode the program's exit is expected (it daemonized) and what it left
+// listening stays the target.
+func (w *wrapped) onExit(*supervisor.ExitError) {
+	if w.mode == supervisor.ModeIgnore {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	select {
+	case <-w.ready:
+		w.ready = make(chan struct{})
+	default:
+	}
+}
+
+// listening returns the address the program listens on, waiting up to
+// w.wait for it to listen (a client that arrives while it
+// starts or restarts).
+func (w *wrapped) listening(ctx context.Context) (netip.AddrPort, bool) {
+	w.mu.Lock()
+	ready := w.ready
+	w.mu.Unlock()
+	t := time.NewTimer(w.wait)
+	defer t.Stop()
+	select {
+	case <-ready:
+	case <-t.C:
+		return netip.AddrPort{}, false
+	case <-ctx.Done():
+		return netip.AddrPort{}, false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.addr, w.addr.IsValid()
+}
+
+// route sends every session to the address the program listens on,
+// 127.0.0.1 or [::1], once it listens.
 func (w *wrapped) route(base func(gateway.Endpoint) gateway.Endpoint) func(*http.Request) (gateway.Endpoint, error) {
-	return func(*http.Request) (gateway.Endpoint, error) {
-		a := w.proc.Addr()
-		if !a.IsValid() {
+	return func(r *http.Request) (gateway.Endpoint, error) {
+		a, ok := w.listening(r.Context())
+		if !ok {
+			why := "it is not listening yet"
+			if d := w.proc.Diagnosis(); d != "" {
+				why = d
+			}
 			return gateway.Endpoint{}, &gateway.HTTPError{Status: http.StatusServiceUnavailable,
-				Message: "Wrapped program is not running", Err: fmt.Errorf("wrapped program %s has no port yet", w.label)}
+				Message: "Wrapped program is not listening",
+				Err:     fmt.Errorf("wrapped program %s not listening after %v: %s", w.label, w.wait, why)}
 		}
 		ep := gateway.Endpoint{Network: "tcp", Address: a.String(),
-			Label: fmt.Sprintf("command: %s (port %d)", w.label, a.Port())}
+			Label: fmt.Sprintf("command: %s (%s)", w.label, a)}
 		return base(ep), nil
 	}
+}
+
+// wasReady reports whether the program has listened at least once.
+func (w *wrapped) wasReady() bool {
+	select {
+	case <-w.first:
+		return true
+	default:
+		return false
+	}
+}
+
+// logOutput gives the program /dev/null as stdin and a pipe as stdout and
+// stderr whose lines go to log (a daemon's own stdio is /dev/null). The
+// returned function closes our end of the pipe once the program is gone.
+func (w *wrapped) logOutput(log *slog.Logger) (func(), error) {
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil, err
+	}
+	r, wr, err := os.Pipe()
+	if err != nil {
+		null.Close()
+		return nil, fmt.Errorf("wrap: output pipe: %w", err)
+	}
+	w.proc.Stdin, w.proc.Stdout, w.proc.Stderr = null, wr, wr
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			log.Info("wrapped program: " + sc.Text())
+		}
+	}()
+	return func() {
+		wr.Close()
+		null.Close()
+		// Descendants of the program that outlive it may keep the pipe
+		// open: do not wait for them.
+		select {
+		case <-done:
+		case <-time.After(time.Second):
+		}
+		r.Close()
+	}, nil
 }
 
 // start runs the program until ctx ends (or it exits, in exit mode), with
