@@ -249,10 +249,16 @@ func saveDebianPackages(t *testing.T) []string {
 		v := strings.TrimSpace(runOK(t, "dpkg-query", "-W", "-f=${Version}", p))
 		var err error
 		var out []byte
-		for _, spec := range []string{p + "=" + v, p} {
+		// The installed version, else any; after an apt-get update when
+		// the package lists are missing or stale.
+		for i, spec := range []string{p + "=" + v, p, "update", p + "=" + v, p} {
+			if spec == "update" {
+				exec.Command("apt-get", "update", "-qq").Run()
+				continue
+			}
 			cmd := exec.Command("apt-get", "download", "-q", spec)
 			cmd.Dir = dir
-			if out, err = cmd.CombinedOutput(); err == nil {
+			if out, err = cmd.CombinedOutput(); err == nil || i == 4 {
 				break
 			}
 		}
