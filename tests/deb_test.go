@@ -108,11 +108,7 @@ func TestDebInstall(t *testing.T) {
 				t.Errorf("fish: %q completes to %q; want %q", c.line, got, c.want)
 			}
 		}
-		zsh := runOK(t, "zsh", "-c", "autoload -Uz compinit; compinit -u -d "+filepath.Join(t.TempDir(), "zcompdump")+
-			"; print -r -- $_comps[websockify]")
-		if strings.TrimSpace(zsh) != "_websockify" {
-			t.Errorf("zsh completion for websockify: %q; want _websockify", zsh)
-		}
+		checkZshCompletion(t, "") // from /usr/share/zsh/vendor-completions, in zsh's default fpath
 	})
 
 	t.Run("novnc_proxy", func(t *testing.T) { testNoVNCProxy(t) })

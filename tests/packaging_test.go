@@ -5,6 +5,7 @@ package tests
 // and novnc (TestDebInstall), the arm64 build under qemu (arm64_test.go).
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -41,15 +42,50 @@ func TestVersionFromGit(t *testing.T) {
 }
 
 // completionCases are command lines and what completing their last word
-// must offer.
-var completionCases = []struct{ line, want string }{
-	{"websockify --wrap-mode ", "exit ignore respawn"},
-	{"websockify --token-plugin ", "BaseTokenAPI JSONTokenApi JWTTokenApi ReadOnlyTokenFile TokenFile TokenFileName TokenRedis UnixDomainSocketDirectory"},
-	{"websockify --token-plugin=Token", "--token-plugin=TokenFile --token-plugin=TokenFileName --token-plugin=TokenRedis"},
-	{"websockify --web-a", "--web-auth"},
-	{"websockify --auth-plugin ", "BasicHTTPAuth ClientCertCNAuth ExpectOrigin"},
-	{"websockify --ssl-vers", "--ssl-version"},
-	{"websockify --log-format ", "json plain"},
+// must offer (zsh: zshWant when set; zsh leaves the "--opt=" prefix out).
+var completionCases = []struct{ line, want, zshWant string }{
+	{"websockify --wrap-mode ", "exit ignore respawn", ""},
+	{"websockify --token-plugin ", "BaseTokenAPI JSONTokenApi JWTTokenApi ReadOnlyTokenFile TokenFile TokenFileName TokenRedis UnixDomainSocketDirectory", ""},
+	{"websockify --token-plugin=Token", "--token-plugin=TokenFile --token-plugin=TokenFileName --token-plugin=TokenRedis", "TokenFile TokenFileName TokenRedis"},
+	{"websockify --web-a", "--web-auth", ""},
+	{"websockify --auth-plugin ", "BasicHTTPAuth ClientCertCNAuth ExpectOrigin", ""},
+	{"websockify --ssl-vers", "--ssl-version", ""},
+	{"websockify --log-format ", "json plain", ""},
+	{"websockify pro", "probe", ""},
+}
+
+// checkZshCompletion types every case into an interactive zsh (with
+// fpathDir first in its fpath, when not empty) and checks the candidates.
+func checkZshCompletion(t *testing.T, fpathDir string) {
+	t.Helper()
+	args := []string{filepath.Join(repoRoot(t), "tests", "testdata", "zsh-complete.zsh"), fpathDir}
+	for _, c := range completionCases {
+		args = append(args, c.line)
+	}
+	cmd := exec.Command("zsh", args...)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir()) // no ~/.zcompdump or .zshrc of the user
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("zsh completion: %v\n%s", err, out)
+	}
+	cases := strings.Split(string(out), "CASE\n")[1:]
+	if len(cases) != len(completionCases) {
+		t.Fatalf("zsh completion: %d results for %d cases:\n%s", len(cases), len(completionCases), out)
+	}
+	for i, c := range completionCases {
+		var hits []string
+		for _, l := range strings.Fields(cases[i]) {
+			hits = append(hits, strings.TrimPrefix(l, "HIT:"))
+		}
+		slices.Sort(hits)
+		want := c.want
+		if c.zshWant != "" {
+			want = c.zshWant
+		}
+		if got := strings.Join(hits, " "); got != want {
+			t.Errorf("zsh: %q completes to %q; want %q", c.line, got, want)
+		}
+	}
 }
 
 // bashComplete runs the completion function of script for line in bash and
@@ -102,13 +138,7 @@ func TestCompletionScriptsInShells(t *testing.T) {
 			}
 		}
 	})
-	t.Run("zsh", func(t *testing.T) {
-		out := runOK(t, "zsh", "-c", "fpath=("+docs+" $fpath); autoload -Uz compinit; compinit -u -d "+
-			filepath.Join(t.TempDir(), "zcompdump")+"; print -r -- $_comps[websockify]; autoload -Uz +X _websockify && print loaded")
-		if !strings.Contains(out, "_websockify") || !strings.Contains(out, "loaded") {
-			t.Errorf("zsh did not register _websockify for websockify: %q", out)
-		}
-	})
+	t.Run("zsh", func(t *testing.T) { checkZshCompletion(t, docs) })
 }
 
 // fishComplete asks fish for the completions of line; each is "value\tdescription".
