@@ -22,7 +22,10 @@ CC_arm64    ?= $(if $(filter aarch64,$(HOST_ARCH)),cc,aarch64-linux-gnu-gcc)
 SHIM_ARCHES := amd64 arm64
 SHIMS       := $(SHIM_ARCHES:%=rebind/rebind_%.so)
 
-.PHONY: all build run test unit e2e race vet fmt-check lint bench fuzz clean deps generate check-generated
+.PHONY: all build run test unit e2e race vet fmt-check lint bench fuzz clean deps generate check-generated install
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
 
 all: build
 
@@ -54,6 +57,10 @@ check-generated: deps
 $(BIN): $(GOFILES) go.mod go.sum $(SHIMS)
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./cmd/websockify
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary to $(DESTDIR)$(PREFIX)/bin.
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/websockify
 
 # Everything CI runs: formatting, vet, unit tests with the race detector,
 # then the end-to-end suite against the real binary.
@@ -119,8 +126,9 @@ browser-test: $(BIN) deps
 screenshots: $(BIN) deps
 	WEBSOCKIFY_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -timeout=10m -run '^TestBrowser(Wstelnet|NoVNC)$$' ./tests/
 
-# make demo [DEMO_PORT=2023] [DEMO_LOGIN=/bin/login]: a browser terminal at
-# http://HOST:2023/wstelnet.html (telnetd under inetd, wrapped by websockify).
+# make demo [DEMO_PORT=2023] [DEMO_LOGIN=/bin/login] [DEMO_LISTEN=127.0.0.1]:
+# a browser terminal at http://127.0.0.1:2023/wstelnet.html (telnetd under
+# inetd, wrapped by websockify); loopback only unless DEMO_LISTEN says otherwise.
 demo: $(BIN)
 	BIN=$(BIN) DEMO_PORT=$(DEMO_PORT) DEMO_LOGIN=$(DEMO_LOGIN) DEMO_LISTEN=$(DEMO_LISTEN) ./webui/demo.sh
 # The embedded pages are part of the binary.

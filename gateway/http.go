@@ -31,7 +31,7 @@ func (s *Server) serveHTTP(c net.Conn, req *http.Request, log *slog.Logger) bool
 	}
 	// With token routing the path itself may be a token (--token-path).
 	path := req.URL.Path
-	if s.Route != nil {
+	if s.Route != nil && !s.RouteIgnoresPath {
 		path = "(not logged)"
 	}
 	if rw.status >= 400 {

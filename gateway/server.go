@@ -37,6 +37,10 @@ type Server struct {
 	// upgrade. An *HTTPError it returns is sent to the client as an HTTP
 	// response; any other error becomes 403 Forbidden.
 	Route func(r *http.Request) (Endpoint, error)
+	// RouteIgnoresPath says that Route takes nothing from the request's
+	// path (the wrapped program's route), so paths may be logged as they
+	// are without a Route; otherwise a path may be a token and is not.
+	RouteIgnoresPath bool
 
 	// Authorize, if set, runs for every WebSocket request after Route and
 	// before the upgrade; an error refuses it like a Route error.

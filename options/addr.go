@@ -31,10 +31,10 @@ func parseListen(s string) (HostPort, error) {
 		p, err = 0, nil // any free port; the banner shows which
 	}
 	if err != nil {
-		return HostPort{}, usageErrorf("Error parsing listen port")
+		return HostPort{}, usageErrorf("Error parsing listen port: %v (in %q; want [HOST:]PORT)", err, s)
 	}
 	if strings.ContainsAny(host, "[]/ ") {
-		return HostPort{}, usageErrorf("Error parsing listen address")
+		return HostPort{}, usageErrorf("Error parsing listen address: %q (want [HOST:]PORT, IPv6 as [::1]:PORT)", s)
 	}
 	return HostPort{Host: host, Port: p}, nil
 }
@@ -43,15 +43,15 @@ func parseListen(s string) (HostPort, error) {
 func parseTarget(s string) (HostPort, error) {
 	i := strings.LastIndexByte(s, ':')
 	if i < 0 {
-		return HostPort{}, usageErrorf("Error parsing target")
+		return HostPort{}, usageErrorf("Error parsing target: %q has no port (want HOST:PORT; a program to wrap goes after --)", s)
 	}
 	host := stripBrackets(s[:i])
 	p, err := parsePort(s[i+1:])
 	if err != nil {
-		return HostPort{}, usageErrorf("Error parsing target port")
+		return HostPort{}, usageErrorf("Error parsing target port: %v (in %q; want HOST:PORT)", err, s)
 	}
 	if host == "" || strings.ContainsAny(host, "[]/ ") {
-		return HostPort{}, usageErrorf("Error parsing target")
+		return HostPort{}, usageErrorf("Error parsing target: %q (want HOST:PORT, IPv6 as [::1]:PORT)", s)
 	}
 	return HostPort{Host: host, Port: p}, nil
 }
@@ -60,14 +60,18 @@ func stripBrackets(h string) string {
 	return strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
 }
 
-// parsePort accepts a decimal port 1–65535.
+// parsePort accepts a decimal port 1–65535; its error names the value
+// and why it is not one.
 func parsePort(s string) (int, error) {
 	p, err := strconv.Atoi(s)
 	if err != nil {
-		return 0, err
+		if s == "" {
+			return 0, fmt.Errorf("the port is empty")
+		}
+		return 0, fmt.Errorf("%q is not a port number", s)
 	}
 	if p < 1 || p > 65535 {
-		return 0, fmt.Errorf("port %d out of range 1-65535", p)
+		return 0, fmt.Errorf("port %d is out of range 1-65535", p)
 	}
 	return p, nil
 }

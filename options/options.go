@@ -145,6 +145,9 @@ func Parse(argv []string, version string, out io.Writer) (cfg *Config, rb *Rebin
 				if len(name) > 2 {
 					msg = "no such option: --" + strings.TrimLeft(name, "-")
 				}
+				if s := suggest(strings.TrimLeft(name, "-"), fl); s != "" {
+					msg += " (did you mean " + s + "?)"
+				}
 			}
 			return &UsageError{msg}
 		},

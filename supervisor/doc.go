@@ -43,8 +43,12 @@
 //     [CheckPreload] and logs one line if the program will ignore
 //     LD_PRELOAD (static, Go, setuid/setgid or file-capability, other ELF
 //     class or libc). If the program is not listening after ReadyTimeout,
-//     or exits before it listened, the log line says so and why LD_PRELOAD
-//     may have been ignored.
+//     or exits before it listened, the log line says so and what was seen:
+//     the reason the loader ignores LD_PRELOAD, else the addresses the
+//     program listens on instead, or its exit status and run time
+//     ([Process.Diagnosis] returns the last such line).
+//   - In ModeRespawn, StartLimit failed starts in a row end Run with the
+//     last exit status, like systemd's start limit.
 //   - With Port zero, Run picks a free loopback port and, if the program
 //     exits without listening because another program holds that port,
 //     starts it again on a new port (at most 3 times in a row).

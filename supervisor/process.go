@@ -59,8 +59,8 @@ type Process struct {
 	// DefaultGrace.
 	Grace time.Duration
 	// ReadyTimeout is how long after a start the program may take to
-	// listen on Port before Run logs that it does not (and why LD_PRELOAD
-	// may have been ignored). The program is not killed for it. Zero
+	// listen on Port before Run logs that it does not, and why as far as
+	// it can tell. The program is not killed for it. Zero
 	// means DefaultReadyTimeout.
 	ReadyTimeout time.Duration
 	// Stdin, Stdout and Stderr are the program's standard files; nil

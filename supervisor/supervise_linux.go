@@ -22,6 +22,10 @@ const (
 	pollFast  = 50 * time.Millisecond
 	pollSlow  = time.Second
 	pollReady = 5 * time.Second
+
+	// elsewhereEvery spaces the looks for the program's other listening
+	// sockets (see checkReady).
+	elsewhereEvery = 500 * time.Millisecond
 )
 
 // supervision is the state of one Run. Only Run's goroutine touches it;
@@ -51,7 +55,8 @@ type instance struct {
 	seen     bool       // exit was returned by wait
 	// elsewhere are the addresses the program was last seen listening on
 	// while not on its port: the diagnosis when it never gets there.
-	elsewhere []netip.AddrPort
+	elsewhere   []netip.AddrPort
+	elsewhereAt time.Time
 }
 
 // waitResult says why wait returned.
@@ -269,7 +274,11 @@ func (s *supervision) checkReady(now time.Time) {
 		}
 		return
 	}
-	c.elsewhere = s.ownListeners()
+	// Where else it listens is for the diagnosis only: a look at every
+	// listening socket and every process, at most every elsewhereEvery.
+	if now.Sub(c.elsewhereAt) >= elsewhereEvery || (!c.reported && now.After(c.readyBy)) {
+		c.elsewhere, c.elsewhereAt = s.ownListeners(), now
+	}
 	if !c.reported && now.After(c.readyBy) {
 		c.reported = true
 		msg := fmt.Sprintf("wrapped program is not listening on %s after %v: %s",

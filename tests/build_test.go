@@ -137,3 +137,72 @@ func TestFreshCloneBuilds(t *testing.T) {
 	out.waitFor(t, reMust(`wrapped program is listening on`), 20*time.Second)
 	wsExpect(t, fmt.Sprintf("127.0.0.1:%d", port), reMust(`listener\n`))
 }
+
+// TestMakeInstall: make install honours PREFIX and DESTDIR.
+func TestMakeInstall(t *testing.T) {
+	root, _ := filepath.Abs("..")
+	stage := t.TempDir()
+	cmd := exec.Command("make", "-s", "-C", root, "install", "DESTDIR="+stage, "PREFIX=/opt/ws")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make install: %v\n%s", err, out)
+	}
+	bin := filepath.Join(stage, "opt", "ws", "bin", "websockify")
+	fi, err := os.Stat(bin)
+	if err != nil || fi.Mode().Perm() != 0o755 {
+		t.Fatalf("installed binary: %v %v", fi, err)
+	}
+	if out, err := exec.Command(bin, "--version").Output(); err != nil || !strings.HasPrefix(string(out), "websockify version ") {
+		t.Fatalf("installed --version: %q %v", out, err)
+	}
+}
+
+// TestReadmeGoVersion: the Go version the README asks for is go.mod's.
+func TestReadmeGoVersion(t *testing.T) {
+	mod, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := reMust(`(?m)^go (\S+)$`).FindSubmatch(mod)
+	if m == nil {
+		t.Fatal("no go directive in go.mod")
+	}
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range reMust(`Go (\d+\.\d+(?:\.\d+)?) or newer`).FindAllSubmatch(readme, -1) {
+		if string(v[1]) != string(m[1]) {
+			t.Errorf("README asks for Go %s; go.mod for %s", v[1], m[1])
+		}
+	}
+	if !bytes.Contains(readme, []byte("Go "+string(m[1])+" or newer")) {
+		t.Errorf("README does not state go.mod's Go %s", m[1])
+	}
+}
+
+// TestDemoListensOnLoopback: make demo (webui/demo.sh) offers a login, so
+// it listens on 127.0.0.1 unless DEMO_LISTEN says otherwise.
+func TestDemoListensOnLoopback(t *testing.T) {
+	requireProgram(t, "inetutils-inetd")
+	if os.Geteuid() != 0 {
+		t.Fatal("make demo needs root (CI runs as root)")
+	}
+	port := freePort(t)
+	cmd := exec.Command("sh", "../webui/demo.sh")
+	cmd.Env = append(os.Environ(), "BIN="+wsBinary, "DEMO_PORT="+strconv.Itoa(port), "DEMO_LISTEN=", "DEMO_LOGIN=")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out := newSyncBuffer()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		cmd.Wait()
+	})
+	out.waitFor(t, reMust(`wrapped program is listening`), 30*time.Second)
+	if !strings.Contains(out.String(), fmt.Sprintf("Listen on 127.0.0.1:%d", port)) ||
+		!strings.Contains(out.String(), fmt.Sprintf("open http://127.0.0.1:%d/wstelnet.html", port)) {
+		t.Fatalf("the demo does not listen on 127.0.0.1 only:\n%s", out)
+	}
+}

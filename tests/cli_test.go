@@ -5,12 +5,15 @@ package tests
 // sockets, inetd), --timeout, --idle-timeout, --heartbeat, --traffic and -v.
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -86,8 +89,59 @@ func TestCLIBindFailure(t *testing.T) {
 	if st == 0 {
 		t.Fatalf("exit status 0 on bind failure; stderr %q", stderr)
 	}
-	if ls := lines(strings.TrimSpace(stderr)); len(ls) != 1 || !strings.Contains(ls[0], "address already in use") {
-		t.Fatalf("stderr %q; want one line with the reason", stderr)
+	// The reason with the address named once, then a hint.
+	want := "websockify: error: listen on " + ln.Addr().String() + ": address already in use"
+	if ls := lines(strings.TrimSpace(stderr)); len(ls) != 2 || ls[0] != want || !strings.HasPrefix(ls[1], "hint: another program listens there") {
+		t.Fatalf("stderr %q; want %q and a hint", stderr, want)
+	}
+}
+
+// TestCLIErrorHints: mistakes are reported with the value at fault and a
+// hint, once.
+func TestCLIErrorHints(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"abc", "localhost:5900"}, `Error parsing listen port: "abc" is not a port number (in "abc"; want [HOST:]PORT)`},
+		{[]string{"99999", "localhost:5900"}, `Error parsing listen port: port 99999 is out of range 1-65535`},
+		{[]string{"6080", "localhost:vnc"}, `Error parsing target port: "vnc" is not a port number (in "localhost:vnc"; want HOST:PORT)`},
+		{[]string{"6080", "localhost"}, `Error parsing target: "localhost" has no port`},
+		{[]string{"--wbe", ".", "6080", "localhost:5900"}, `no such option: --wbe (did you mean --web?)`},
+		{[]string{"--ssl-onyl", "6080", "localhost:5900"}, `no such option: --ssl-onyl (did you mean --ssl-only?)`},
+	} {
+		st, _, stderr := runCLI(t, wsBinary, tc.args...)
+		if st != 2 || !strings.Contains(stderr, "websockify: error: "+tc.want) {
+			t.Errorf("%q: status %d, stderr %q; want 2 and %q", tc.args, st, stderr, tc.want)
+		}
+	}
+
+	// A wrapped program that cannot run: one line, before listening, no
+	// package prefix.
+	for prog, why := range map[string]string{"no-such-program-xyz": "not found in $PATH", "/etc/passwd": "not an executable file"} {
+		st, _, stderr := runCLI(t, wsBinary, strconv.Itoa(freePort(t)), "--", prog)
+		want := fmt.Sprintf("websockify: error: cannot run the wrapped program %q: %s", prog, why)
+		if st != 1 || strings.TrimSpace(stderr) != want {
+			t.Errorf("wrapping %s: status %d, stderr %q; want 1 and only %q", prog, st, stderr, want)
+		}
+	}
+
+	// A privileged port without the right to bind it names the capability.
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(nobody.Uid)
+	if os.Geteuid() != 0 {
+		t.Fatal("needs root to run as nobody (CI runs as root)")
+	}
+	cmd := exec.Command(wsBinary, "80", "localhost:5900")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid)}}
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	st := runToExit(t, cmd, 10*time.Second, &errb)
+	if st != 1 || !strings.Contains(errb.String(), "listen on port 80 (all interfaces): permission denied\nhint: ports below 1024 need root or CAP_NET_BIND_SERVICE") {
+		t.Errorf("port 80 as nobody: status %d, stderr %q", st, errb.String())
 	}
 }
 

@@ -275,8 +275,8 @@ func TestDiffBindFailure(t *testing.T) {
 		t.Errorf("reference: exit %d, stderr %q; want exit 1 with a traceback", st, stderr)
 	}
 	st, _, stderr = runCLI(t, wsBinary, ln.Addr().String(), "127.0.0.1:9")
-	if st == 0 || len(lines(strings.TrimSpace(stderr))) != 1 {
-		t.Errorf("ours: exit %d, stderr %q; want non-zero and one line", st, stderr)
+	if ls := lines(strings.TrimSpace(stderr)); st == 0 || len(ls) != 2 || !strings.HasPrefix(ls[1], "hint: ") {
+		t.Errorf("ours: exit %d, stderr %q; want non-zero, one line and a hint", st, stderr)
 	}
 }
 

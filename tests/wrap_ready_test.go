@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -94,6 +95,34 @@ func TestWrapDaemonReady(t *testing.T) {
 	})
 }
 
+// TestWrapDaemonNeverReady: -D with a program that never listens fails
+// after 25 s with the reason, and leaves nothing running.
+func TestWrapDaemonNeverReady(t *testing.T) {
+	port := freePort(t)
+	marker := fmt.Sprintf("never-ready-%d", port)
+	st, stderr, took := runParent(t, t.TempDir(), "-D", fmt.Sprintf("127.0.0.1:%d", port), "--", "sh", "-c", "exec sleep 300 # "+marker)
+	if st == 0 || took < 24*time.Second {
+		t.Fatalf("-D exit status %d after %v; want non-zero after 25 s:\n%s", st, took, stderr)
+	}
+	if !strings.Contains(stderr, "daemon failed to start: wrapped program 'sh -c exec sleep 300 # "+marker+"' not ready after 25s: ") ||
+		!strings.Contains(stderr, "it has no listening TCP socket") {
+		t.Errorf("no reason given:\n%s", stderr)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for len(pgrepF(marker)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if left := pgrepF(marker); len(left) > 0 {
+		t.Errorf("left running: %v", left)
+	}
+}
+
+// pgrepF lists the pids whose command line contains s.
+func pgrepF(s string) []string {
+	out, _ := exec.Command("pgrep", "-f", s).Output()
+	return strings.Fields(string(out))
+}
+
 // TestWrapDiagnostics: a program that exits by itself is reported with its
 // status and run time, one that listens on another port with that port;
 // neither blames LD_PRELOAD. A static program does.
@@ -147,3 +176,14 @@ func TestWrapRespawnStartLimit(t *testing.T) {
 }
 
 func regexpMatch(re, s string) bool { return reMust(re).MatchString(s) }
+
+// TestWrapLogs404Path: in wrap mode a 404 of the web server is logged with
+// its path, as without a wrapped program (only token routing hides paths).
+func TestWrapLogs404Path(t *testing.T) {
+	bin := listenerBin(t, false)
+	p, _ := startWrapped(t, []string{"--web", t.TempDir()}, bin, "v4", "{PORT}")
+	if resp, _ := get(t, p.addr, "GET", "/no-such-page.html"); resp.StatusCode != 404 {
+		t.Fatalf("status %d; want 404", resp.StatusCode)
+	}
+	p.stderr.waitFor(t, reMust(`HTTP error method=GET path=/no-such-page\.html status=404`), 5*time.Second)
+}

@@ -3,10 +3,11 @@
 # respawn mode), with the built-in pages served on the same port, so that
 # http://HOST:PORT/wstelnet.html is a working terminal.
 #
-#   make demo                      # port 2023, telnetd runs /bin/login
+#   make demo                      # 127.0.0.1:2023, telnetd runs /bin/login
 #   make demo DEMO_PORT=8023       # another port
+#   make demo DEMO_LISTEN=0.0.0.0  # reachable from other machines
 #   make demo DEMO_LOGIN=/bin/sh   # no login: a root shell for anyone who
-#                                  # can reach the port (loopback only)
+#                                  # can reach the port
 #
 # Needs root (telnetd allocates terminals; inetd runs it as root). As root
 # it installs inetutils-inetd and inetutils-telnetd when they are missing.
@@ -15,7 +16,8 @@ set -eu
 BIN=${BIN:-bin/websockify}
 PORT=${DEMO_PORT:-2023}
 LOGIN=${DEMO_LOGIN:-/bin/login}
-LISTEN=${DEMO_LISTEN:-}
+# Loopback unless told otherwise: the demo offers a login.
+LISTEN=${DEMO_LISTEN:-127.0.0.1}
 
 if [ "$(id -u)" != 0 ]; then
 	echo "make demo: telnetd must run as root to allocate terminals; run: sudo make demo" >&2
@@ -38,7 +40,6 @@ if [ -n "$missing" ]; then
 fi
 
 if [ "$LOGIN" != /bin/login ]; then
-	LISTEN=${LISTEN:-127.0.0.1}
 	echo "############################################################"
 	echo "# WARNING: telnetd runs $LOGIN WITHOUT A PASSWORD, as root."
 	echo "# Anyone who can reach port $PORT on $LISTEN gets a root shell."
@@ -49,12 +50,14 @@ dir=$(mktemp -d /tmp/websockify-demo.XXXXXX)
 trap 'rm -rf "$dir"' EXIT INT TERM
 echo "$PORT stream tcp nowait root /usr/sbin/telnetd telnetd -h -E $LOGIN" >"$dir/inetd.conf"
 
-host=${LISTEN:-$(hostname -I 2>/dev/null | cut -d' ' -f1)}
+host=$LISTEN
+case $host in
+0.0.0.0 | :: | "[::]") host=$(hostname -I 2>/dev/null | cut -d' ' -f1) ;;
+esac
 host=${host:-127.0.0.1}
 echo
 echo "open http://$host:$PORT/wstelnet.html?autoconnect=1   (Ctrl-C here to stop)"
 echo
-src=$PORT
-[ -n "$LISTEN" ] && src=$LISTEN:$PORT
+src=$LISTEN:$PORT
 "$BIN" --web-builtin "$src" --wrap-mode=respawn -- \
 	/usr/sbin/inetutils-inetd -d --pidfile="$dir/inetd.pid" "$dir/inetd.conf" || true

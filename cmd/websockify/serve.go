@@ -176,6 +176,7 @@ func buildServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (sr
 		}
 		cleanups = append(cleanups, w.cleanup)
 		srv.Route = w.route(func(ep gateway.Endpoint) gateway.Endpoint { return withTargetTLS(base, ep) })
+		srv.RouteIgnoresPath = true
 		srv.Target = gateway.Endpoint{Label: w.label + " (wrapped)"}
 	}
 
@@ -351,8 +352,38 @@ func openListener(ctx context.Context, cfg *options.Config) (net.Listener, error
 	case cfg.UnixListen != "":
 		return listen.Unix(cfg.UnixListen, cfg.UnixMode)
 	default:
-		return listen.TCP(ctx, cfg.Listen.Host, cfg.Listen.Port, cfg.PreferIPv6)
+		ln, err := listen.TCP(ctx, cfg.Listen.Host, cfg.Listen.Port, cfg.PreferIPv6)
+		return ln, listenHint(err, cfg.Listen)
 	}
+}
+
+// listenHint rewrites the common bind failures as one short sentence that
+// names the address once and says what to do.
+func listenHint(err error, at options.HostPort) error {
+	if err == nil {
+		return nil
+	}
+	addr := at.String()
+	if at.Host == "" {
+		addr = "port " + strconv.Itoa(at.Port) + " (all interfaces)"
+	}
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return fmt.Errorf("listen on %s: address already in use\nhint: another program listens there (ss -ltnp 'sport = :%d' shows which)", addr, at.Port)
+	case errors.Is(err, syscall.EACCES) && at.Port < 1024:
+		return fmt.Errorf("listen on %s: permission denied\nhint: ports below 1024 need root or CAP_NET_BIND_SERVICE (setcap cap_net_bind_service=+ep %s, or AmbientCapabilities=CAP_NET_BIND_SERVICE in a systemd unit)", addr, executable())
+	case errors.Is(err, syscall.EADDRNOTAVAIL):
+		return fmt.Errorf("listen on %s: no interface of this host has that address", addr)
+	}
+	return err
+}
+
+// executable is the path of this binary, for hints.
+func executable() string {
+	if p, err := os.Executable(); err == nil {
+		return p
+	}
+	return "websockify"
 }
 
 func target(cfg *options.Config) gateway.Endpoint {

@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -43,6 +46,22 @@ func newWrapped(cfg *options.Config, log *slog.Logger) (*wrapped, error) {
 	mode, err := supervisor.ParseMode(cfg.WrapMode)
 	if err != nil {
 		return nil, err
+	}
+	// A program that cannot be run is a startup error, said once, before
+	// the port is bound.
+	if _, err := exec.LookPath(cfg.Wrap[0]); err != nil {
+		var why string
+		switch {
+		case errors.Is(err, exec.ErrNotFound) && !strings.Contains(cfg.Wrap[0], "/"):
+			why = "not found in $PATH"
+		case errors.Is(err, fs.ErrNotExist):
+			why = "no such file"
+		case errors.Is(err, fs.ErrPermission), errors.Is(err, exec.ErrNotFound):
+			why = "not an executable file"
+		default:
+			why = err.Error()
+		}
+		return nil, fmt.Errorf("cannot run the wrapped program %q: %s", cfg.Wrap[0], why)
 	}
 	lib, cleanup, err := rebind.Library(cfg.RebindSO)
 	if err != nil {
