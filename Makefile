@@ -166,3 +166,6 @@ demo: $(BIN)
 	BIN=$(BIN) DEMO_PORT=$(DEMO_PORT) DEMO_LOGIN=$(DEMO_LOGIN) DEMO_LISTEN=$(DEMO_LISTEN) ./webui/demo.sh
 # The embedded pages are part of the binary.
 $(BIN): $(shell find webui/static -type f 2>/dev/null)
+
+# Version, man page, completions, .deb and release binaries.
+include packaging/packaging.mk

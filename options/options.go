@@ -128,10 +128,10 @@ func Parse(argv []string, version string, out io.Writer) (cfg *Config, rb *Rebin
 	args, wrap, hasWrap := splitWrap(argv[1:])
 	args = reorder(fl, args)
 
-	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version", DisableDefaultText: true}
+	setVersionFlag()
 	app := &cli.App{
 		Name:                  filepath.Base(argv[0]),
-		Usage:                 "WebSocket to TCP gateway, compatible with websockify",
+		Usage:                 appUsage,
 		UsageText:             UsageText,
 		Version:               version,
 		Flags:                 fl,

@@ -11,6 +11,10 @@ PKGS="socat websockify openssl inetutils-inetd inetutils-telnetd tigervnc-standa
 PKGS="$PKGS chromium novnc x11-xserver-utils"
 # make check-generated: rebind.c compiled for arm64 as well as amd64.
 PKGS="$PKGS gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
+# Packaging (tests/deb_test.go, packaging_test.go, arm64_test.go): lintian for
+# the .deb, man-db and the three shells for the man page and completions,
+# qemu-user-static to run the arm64 build.
+PKGS="$PKGS lintian man-db bash-completion fish zsh qemu-user-static"
 
 missing=""
 for p in $PKGS; do

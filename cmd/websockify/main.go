@@ -12,7 +12,8 @@ import (
 	"github.com/websockify-go/websockify/options"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
+// version is set at build time with -ldflags "-X main.version=...", from
+// git describe (packaging/version.sh).
 var version = "0.1.0-dev"
 
 func main() {
@@ -30,7 +31,7 @@ func run(argv []string) int {
 		}
 		return exitCode(err)
 	}
-	cfg, rb, err := options.Parse(argv, version, os.Stdout)
+	cfg, rb, err := options.Parse(argv, versionString(), os.Stdout)
 	if err == nil {
 		if rb != nil {
 			err = runRebind(rb)
