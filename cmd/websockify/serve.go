@@ -60,17 +60,26 @@ func serve(ctx context.Context, cfg *options.Config) (err error) {
 	defer cleanup()
 
 	ln := inherited
+	removeSocket := func() error { return nil }
 	if ln == nil {
-		if ln, err = openListener(ctx, cfg); err != nil {
+		if ln, removeSocket, err = openListener(ctx, cfg); err != nil {
 			return err
 		}
 	}
-	defer ln.Close()
+	detached := false
+	defer func() {
+		ln.Close()
+		if !detached { // the daemon child serves the socket file now
+			removeSocket()
+		}
+	}()
 	if !child {
 		banner(log, cfg, ln, srv)
 	}
 	if cfg.Daemon && !child {
-		return daemon.Detach(ln, daemon.Options{})
+		err := daemon.Detach(ln, daemon.Options{})
+		detached = err == nil
+		return err
 	}
 	if cfg.PIDFile != "" {
 		remove, err := daemon.WritePIDFile(cfg.PIDFile)
@@ -281,14 +290,23 @@ func ignoreStopped(err error) error {
 	return err
 }
 
-func openListener(ctx context.Context, cfg *options.Config) (net.Listener, error) {
+// openListener opens the listening socket; remove deletes a Unix socket's
+// file if it is still ours (a no-op for the others).
+func openListener(ctx context.Context, cfg *options.Config) (ln net.Listener, remove func() error, err error) {
+	none := func() error { return nil }
 	switch {
 	case cfg.Inetd:
-		return listen.Inetd()
+		ln, err = listen.Inetd()
+		return ln, none, err
 	case cfg.UnixListen != "":
-		return listen.Unix(cfg.UnixListen, cfg.UnixMode)
+		ul, remove, err := listen.Unix(cfg.UnixListen, cfg.UnixMode)
+		if err != nil {
+			return nil, nil, err
+		}
+		return ul, remove, nil
 	default:
-		return listen.TCP(ctx, cfg.Listen.Host, cfg.Listen.Port, cfg.PreferIPv6)
+		ln, err = listen.TCP(ctx, cfg.Listen.Host, cfg.Listen.Port, cfg.PreferIPv6)
+		return ln, none, err
 	}
 }
 
