@@ -87,7 +87,7 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 	var req *http.Request
 	for {
 		var err error
-		req, err = http.ReadRequest(br)
+		req, err = readRequest(br)
 		if err != nil {
 			if cr.n == 0 {
 				// The cap cut the request; the parser may report that as a
@@ -110,6 +110,11 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 		// WebSocket upgrade may follow on the same connection.
 		cr.n = s.maxHeaderBytes()
 		raw.SetDeadline(time.Now().Add(s.handshakeTimeout()))
+	}
+	if err := checkUpgrade(req); err != nil {
+		log.Info("handshake refused", "err", err)
+		writeHTTPError(c, req.Method, http.StatusBadRequest, "", nil)
+		return
 	}
 	if !s.admit(c, req, info, log) {
 		return
@@ -222,13 +227,6 @@ func (s *Server) rejectBadRequest(c net.Conn, log interface {
 
 // statusTryAgainLater is the IANA-registered close code 1013.
 const statusTryAgainLater ws.StatusCode = 1013
-
-// isUpgrade reports whether r asks for a WebSocket, as the reference decides
-// it: a GET whose Upgrade header is "websocket" in any letter case.
-func isUpgrade(r *http.Request) bool {
-	return r.Method == http.MethodGet &&
-		strings.EqualFold(strings.TrimSpace(r.Header.Get("Upgrade")), "websocket")
-}
 
 // chooseProtocol picks the subprotocol from the offered values: "binary" when
 // offered, else "base64" when offered, else none (raw binary frames). It
