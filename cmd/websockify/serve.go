@@ -19,6 +19,7 @@ import (
 	"github.com/websockify-go/websockify/listen"
 	"github.com/websockify-go/websockify/logging"
 	"github.com/websockify-go/websockify/options"
+	"github.com/websockify-go/websockify/tokens"
 	"github.com/websockify-go/websockify/webui"
 )
 
@@ -146,6 +147,9 @@ func buildServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (sr
 		return nil, nil, cleanup, err
 	}
 	srv.Target = withTargetTLS(base, target(cfg))
+	if _, err := tokens.LoadRedactKey(os.Getenv); err != nil {
+		return nil, nil, cleanup, err
+	}
 	rt, err := newRouter(routeConfig{
 		TokenPlugin: cfg.TokenPlugin, TokenSource: cfg.TokenSource, HostToken: cfg.HostToken,
 		TokenCookie: cfg.TokenCookie, TokenPath: cfg.TokenPath, JWTRequireExp: cfg.JWTRequireExp,

@@ -1,0 +1,53 @@
+package tests
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var redactedRE = regexp.MustCompile(`token (\S*#[0-9a-f]{8}/\d+)`)
+
+// TestHardeningTokenRedaction (D-8): a short token leaves nothing in the
+// log that a guess could be checked against: no prefix, no unsalted hash.
+// The hash is keyed per process, or by WEBSOCKIFY_LOG_KEY_FILE so that a
+// fleet's logs correlate.
+func TestHardeningTokenRedaction(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "tokens")
+	writeFile(t, file, "known: 127.0.0.1:1\n")
+	keyFile := filepath.Join(dir, "logkey")
+	writeFile(t, keyFile, "fleet-wide-log-key-0123456789\n")
+
+	redacted := func(env ...string) string {
+		t.Helper()
+		p := startProxyCmd(t, func(c *exec.Cmd) { c.Env = append(os.Environ(), env...) },
+			"-v", "--token-plugin", "TokenFile", "--token-source", file, "127.0.0.1:0")
+		p.addr = p.stderr.waitFor(t, listenRE, 10*time.Second)[1]
+		expectRefusal(t, p.addr, "/?token=vm4821", 404, "Token not found")
+		m := p.stderr.waitFor(t, redactedRE, 10*time.Second)
+		out := p.stderr.String()
+		sum := sha256.Sum256([]byte("vm4821"))
+		if strings.Contains(out, "vm48") || strings.Contains(out, hex.EncodeToString(sum[:4])) {
+			t.Fatalf("the log reveals the token or its unsalted hash:\n%s", out)
+		}
+		if strings.Contains(m[1], "…") {
+			t.Fatalf("short token logged with a prefix: %q", m[1])
+		}
+		return m[1]
+	}
+	a, b := redacted(), redacted()
+	if a == b {
+		t.Fatalf("two processes redact alike without a shared key (%s): the hash is not keyed per process", a)
+	}
+	env := "WEBSOCKIFY_LOG_KEY_FILE=" + keyFile
+	if c, d := redacted(env), redacted(env); c != d {
+		t.Fatalf("a shared key file gives %s and %s", c, d)
+	}
+}
