@@ -61,7 +61,6 @@ func LoadRedactKey(getenv func(string) string) (bool, error) {
 	return true, nil
 }
 
-
 // Redact names token for logs without revealing it: the first 8 hex digits
 // of an HMAC-SHA-256 of the token under the process's key (random per
 // process, or shared through EnvLogKeyFile) and its length, e.g.
@@ -91,4 +90,3 @@ func Redact(token string) string {
 	b.WriteString(strconv.Itoa(len(token)))
 	return b.String()
 }
-
