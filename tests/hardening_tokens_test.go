@@ -51,3 +51,26 @@ func TestHardeningTokenRedaction(t *testing.T) {
 		t.Fatalf("a shared key file gives %s and %s", c, d)
 	}
 }
+
+// TestHardeningRedisBoundedRead (D-10): a huge value is never read whole:
+// the lookup fails (503) and websockify's memory does not grow by the
+// value's size.
+func TestHardeningRedisBoundedRead(t *testing.T) {
+	r := startRedisServer(t, "")
+	a := tcpTarget(t, "alpha")
+	huge, list, ok := distinctToken("HUGE"), distinctToken("LIST"), distinctToken("OK")
+	r.do(t, 0, "SETRANGE", "vnc:"+huge, "100000000", "x") // 100 MB, zero-filled
+	r.do(t, 0, "RPUSH", "vnc:"+list, "127.0.0.1:1")
+	r.do(t, 0, "SET", "vnc:"+ok, a.addr())
+	p := startProxy(t, "--token-plugin", "TokenRedis", "--token-source", r.addr+":0::vnc", "127.0.0.1:0")
+	expectRoute(t, p.addr, tq(ok), "alpha")
+	before := rssKiB(t, p.cmd.Process.Pid)
+	for range 3 {
+		expectRefusal(t, p.addr, tq(huge), 503, "Token lookup failed")
+	}
+	expectRefusal(t, p.addr, tq(list), 503, "Token lookup failed")
+	if after := rssKiB(t, p.cmd.Process.Pid); after-before > 20<<10 {
+		t.Fatalf("RSS grew from %d KiB to %d KiB looking up a 100 MB value", before, after)
+	}
+	expectRoute(t, p.addr, tq(ok), "alpha")
+}

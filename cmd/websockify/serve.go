@@ -50,6 +50,9 @@ func serve(ctx context.Context, cfg *options.Config) (err error) {
 		return err
 	}
 	defer logCloser.Close()
+	// The standard library's log package (anything a library prints with
+	// it) goes through the same handler: one format on every sink.
+	slog.SetDefault(log)
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
