@@ -3,6 +3,9 @@ package tests
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,4 +76,50 @@ func TestHardeningRedisBoundedRead(t *testing.T) {
 		t.Fatalf("RSS grew from %d KiB to %d KiB looking up a 100 MB value", before, after)
 	}
 	expectRoute(t, p.addr, tq(ok), "alpha")
+}
+
+// TestHardeningTokenAPIRedirects (S2-5): a token API's redirects are
+// followed only within its own scheme, host and port; a redirect to any
+// other origin fails the lookup (503) and that origin is never asked.
+func TestHardeningTokenAPIRedirects(t *testing.T) {
+	a := tcpTarget(t, "alpha")
+	asked := make(chan string, 10)
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked <- r.URL.String()
+		io.WriteString(w, a.addr())
+	}))
+	t.Cleanup(other.Close)
+	otherLoopback := strings.Replace(other.URL, "127.0.0.1", "localhost", 1) // same port, another host name
+	var api *httptest.Server
+	api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/same":
+			http.Redirect(w, r, "/final?"+r.URL.RawQuery, http.StatusFound)
+		case "/final":
+			io.WriteString(w, a.addr())
+		case "/other-port":
+			http.Redirect(w, r, other.URL+"/steal?"+r.URL.RawQuery, http.StatusFound)
+		case "/other-host":
+			http.Redirect(w, r, otherLoopback+"/steal?"+r.URL.RawQuery, http.StatusTemporaryRedirect)
+		case "/other-scheme":
+			http.Redirect(w, r, "https://"+r.Host+"/final?"+r.URL.RawQuery, http.StatusFound)
+		case "/loop":
+			http.Redirect(w, r, "/loop?"+r.URL.RawQuery, http.StatusFound)
+		}
+	}))
+	t.Cleanup(api.Close)
+	run := func(path string) *proxy {
+		return startProxy(t, "--token-plugin", "BaseTokenAPI", "--token-source", api.URL+path+"?t=%s", "127.0.0.1:0")
+	}
+	expectRoute(t, run("/same").addr, tq("tok"), "alpha")
+	for _, path := range []string{"/other-port", "/other-host", "/other-scheme", "/loop"} {
+		t.Run(path, func(t *testing.T) {
+			expectRefusal(t, run(path).addr, tq("tok"), 503, "Token lookup failed")
+		})
+	}
+	select {
+	case u := <-asked:
+		t.Fatalf("a redirect led websockify to another origin: %s", u)
+	default:
+	}
 }
