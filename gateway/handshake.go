@@ -181,16 +181,19 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 	}
 }
 
-// admit routes and authorizes a WebSocket request before the upgrade,
-// answering refusals with their HTTP status.
+// admit authorizes and routes a WebSocket request before the upgrade,
+// answering refusals with their HTTP status. Authorization comes first, so
+// that no answer depends on the token (unknown, refused, malformed) before
+// the client is authenticated: Authorize sees the static target, which is
+// empty when a Route resolves it.
 func (s *Server) admit(c net.Conn, req *http.Request, info *ConnInfo, log *slog.Logger) bool {
 	info.Target = s.Target
 	var err error
-	if s.Route != nil {
-		info.Target, err = s.Route(req)
-	}
-	if err == nil && s.Authorize != nil {
+	if s.Authorize != nil {
 		err = s.Authorize(req, info)
+	}
+	if err == nil && s.Route != nil {
+		info.Target, err = s.Route(req)
 	}
 	if err == nil {
 		return true

@@ -38,8 +38,10 @@ type Server struct {
 	// response; any other error becomes 403 Forbidden.
 	Route func(r *http.Request) (Endpoint, error)
 
-	// Authorize, if set, runs for every WebSocket request after Route and
-	// before the upgrade; an error refuses it like a Route error.
+	// Authorize, if set, runs for every WebSocket request before Route
+	// (info.Target is then Target, not the routed one) and before the
+	// upgrade; an error refuses it like a Route error, and Route does not
+	// run.
 	Authorize func(r *http.Request, info *ConnInfo) error
 
 	// Recorder, if set, is called when a session starts; what it returns

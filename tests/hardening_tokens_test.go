@@ -3,6 +3,7 @@ package tests
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -122,4 +123,44 @@ func TestHardeningTokenAPIRedirects(t *testing.T) {
 		t.Fatalf("a redirect led websockify to another origin: %s", u)
 	default:
 	}
+}
+
+// TestHardeningNoTokenEnumeration (D-7): with an auth plugin and a token
+// plugin, a client without valid credentials gets the same answer (status,
+// reason, headers that matter, body) whatever its token: known, unknown,
+// missing, malformed. Only an authenticated client learns 404 or 400.
+func TestHardeningNoTokenEnumeration(t *testing.T) {
+	a := tcpTarget(t, "alpha")
+	tok := distinctToken("ENUM")
+	file := filepath.Join(t.TempDir(), "tokens")
+	writeFile(t, file, tok+": "+a.addr()+"\n")
+	p := startProxy(t, "--token-plugin", "TokenFile", "--token-source", file,
+		"--auth-plugin", "BasicHTTPAuth", "--auth-source", "user:pass", "127.0.0.1:0")
+	paths := map[string]string{
+		"known":    tq(tok),
+		"unknown":  tq(distinctToken("NOPE")),
+		"missing":  "/websockify",
+		"too long": tq(strings.Repeat("x", 5000)),
+		"dot-dot":  tq("../tokens"),
+		"with nul": "/websockify?token=a%00b",
+	}
+	for _, creds := range [][]string{nil, {basicHeader("user:wrong")}, {basicHeader("nobody:pass")}} {
+		var first string
+		for name, path := range paths {
+			_, resp, body := wsTry(t, p.addr, path, "", creds...)
+			got := fmt.Sprintf("%s|%s|%s", resp.Status, resp.Header.Get("Www-Authenticate"), body)
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("credentials %q, token %s: %s; want 401", creds, name, resp.Status)
+			}
+			if first == "" {
+				first = got
+			} else if got != first {
+				t.Errorf("credentials %q: the answer for token %s differs:\n%s\nvs\n%s", creds, name, got, first)
+			}
+		}
+	}
+	right := basicHeader("user:pass")
+	expectRefusal(t, p.addr, tq(distinctToken("NOPE")), 404, "Token not found", right)
+	expectRefusal(t, p.addr, "/websockify", 400, "Token not present", right)
+	expectRoute(t, p.addr, tq(tok), "alpha", right)
 }
