@@ -164,3 +164,41 @@ func TestHardeningNoTokenEnumeration(t *testing.T) {
 	expectRefusal(t, p.addr, "/websockify", 400, "Token not present", right)
 	expectRoute(t, p.addr, tq(tok), "alpha", right)
 }
+
+// TestHardeningTokenDirConfined (D-14): a TokenFile directory is confined
+// like UnixDomainSocketDirectory: a link to a file outside it (/etc/passwd,
+// a sibling) is not parsed as tokens, and is named in the log; errors in
+// a file name that file and the line in it.
+func TestHardeningTokenDirConfined(t *testing.T) {
+	a := tcpTarget(t, "alpha")
+	base := t.TempDir()
+	dir := filepath.Join(base, "tokens")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "a.conf"), "good: "+a.addr()+"\n")
+	writeFile(t, filepath.Join(dir, "b.conf"), "# comment\nbroken line\n")
+	writeFile(t, filepath.Join(base, "secret.conf"), "stolen: "+a.addr()+"\n")
+	for name, target := range map[string]string{"passwd": "/etc/passwd", "sibling": "../secret.conf"} {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := startProxy(t, "--token-plugin", "TokenFile", "--token-source", dir, "127.0.0.1:0")
+	expectRoute(t, p.addr, tq("good"), "alpha")
+	expectRefusal(t, p.addr, tq("stolen"), 404, "Token not found")
+	expectRefusal(t, p.addr, tq("root"), 404, "Token not found")
+	out := p.stderr.String()
+	for _, name := range []string{"passwd", "sibling"} {
+		if !strings.Contains(out, filepath.Join(dir, name)) {
+			t.Errorf("the escaping link %s is not named in the log:\n%s", name, out)
+		}
+	}
+	if want := "Syntax error in " + filepath.Join(dir, "b.conf") + " on line 2"; !strings.Contains(out, want) {
+		t.Errorf("want %q in the log:\n%s", want, out)
+	}
+	// (b.conf may be re-read, and re-reported, while it is new.)
+	if n, m := strings.Count(out, "Syntax error"), strings.Count(out, "Syntax error in "+filepath.Join(dir, "b.conf")); n != m {
+		t.Errorf("%d syntax errors logged, %d of them in b.conf: a file outside the directory was parsed:\n%s", n, m, out)
+	}
+}
