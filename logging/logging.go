@@ -65,4 +65,3 @@ func New(o Options) (*slog.Logger, io.Closer, error) {
 	}
 	return slog.New(hs), closer, nil
 }
-
