@@ -62,6 +62,7 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 			s.untrack(raw)
 		}
 	}()
+	defer s.pendingDone(raw)
 
 	log := s.logger().With("client", peerName(raw))
 
@@ -141,7 +142,9 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 		log.Warn("handshake refused", "err", err)
 		return
 	}
-	// Past the upgrade: lift the header cap and the handshake deadline.
+	// Past the upgrade: lift the header cap and the handshake deadline,
+	// and no longer count as pending.
+	s.pendingDone(raw)
 	cr.n = -1
 	raw.SetDeadline(time.Time{})
 

@@ -116,6 +116,14 @@ type Server struct {
 	// other systems.
 	EventLoops int
 
+	// PendingLimits caps the connections that have not finished their
+	// handshake (admission.go). The zero value derives the caps from the
+	// descriptor limit.
+	PendingLimits PendingLimits
+
+	admissionOnce sync.Once
+	admission     *admission // nil: no caps
+
 	mu       sync.Mutex
 	ln       net.Listener
 	acc      accepter // ln's
@@ -273,6 +281,7 @@ func (s *Server) acceptLoop(acc accepter, w *workers) error {
 			c.Close()
 			return nil
 		}
+		s.admitPending(c)
 		w.run(func() { s.serveConn(c, id) })
 	}
 }
