@@ -22,7 +22,11 @@ type Request struct {
 	// TLS is the state of the client's TLS connection; nil for plain
 	// connections. Client identity comes only from TLS.VerifiedChains.
 	TLS *tls.ConnectionState
-	// Target is where the request goes (after token resolution).
+	// Target is where the request goes when the target is fixed (the
+	// command line). With token routing it is empty: authentication runs
+	// before the token is looked up, so that an unauthenticated client
+	// learns nothing about tokens (whether one exists, is refused or is
+	// malformed) from the answer.
 	Target tokens.Target
 }
 

@@ -4,44 +4,97 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strconv"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// WritePIDFile writes this process's id to path, refusing to replace the
-// file of a process that is still running. A stale file (its process gone)
-// is replaced. The file is created with O_EXCL, so an existing file or
-// symbolic link is never written through. remove deletes the file if it
-// still holds this process's id.
+// WritePIDFile writes this process's id to path and holds an exclusive
+// lock (flock) on the file for as long as the process lives. Whether
+// another websockify runs is decided by that lock, never by whether the
+// PID in the file names a live process: after a crash the PID is often
+// reused (PID 1 in a container, a shell), and the lock is released by the
+// kernel however the process ended. A file locked by another process is
+// refused; an unlocked one is stale and rewritten. A symbolic link at path
+// is replaced, never written through.
+//
+// remove deletes the file if it is still the one this process locked, and
+// releases the lock.
 func WritePIDFile(path string) (remove func() error, err error) {
-	self := os.Getpid()
-	content := []byte(strconv.Itoa(self) + "\n")
 	for attempt := 0; ; attempt++ {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-		if err == nil {
-			_, err = f.Write(content)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				os.Remove(path)
-				return nil, fmt.Errorf("write pid file: %w", err)
-			}
-			return func() error { return removeIfOurs(path, content) }, nil
+		if attempt > 3 {
+			return nil, fmt.Errorf("pid file %s keeps changing while it is locked", path)
 		}
-		if !errors.Is(err, fs.ErrExist) || attempt > 0 {
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o644)
+		if errors.Is(err, syscall.ELOOP) {
+			// A symbolic link: replace it rather than write through it.
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("remove pid file symlink: %w", err)
+			}
+			continue
+		}
+		if err != nil {
 			return nil, fmt.Errorf("create pid file: %w", err)
 		}
-		if pid, ok := readPID(path); ok && pid != self && alive(pid) {
-			return nil, fmt.Errorf("pid file %s: websockify is already running as process %d", path, pid)
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			b, _ := io.ReadAll(io.LimitReader(f, 64))
+			f.Close()
+			if errors.Is(err, unix.EWOULDBLOCK) {
+				if pid, perr := strconv.Atoi(string(bytes.TrimSpace(b))); perr == nil && pid > 0 {
+					return nil, fmt.Errorf("pid file %s: websockify is already running as process %d", path, pid)
+				}
+				return nil, fmt.Errorf("pid file %s: locked by another running websockify", path)
+			}
+			return nil, fmt.Errorf("lock pid file %s: %w", path, err)
 		}
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("remove stale pid file: %w", err)
+		// The file may have been removed (by its exiting owner) between our
+		// open and our lock: lock what is at path, or try again.
+		if !samePath(f, path) {
+			f.Close()
+			continue
+		}
+		if err := rewrite(f, []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("write pid file %s: %w", path, err)
+		}
+		return func() error { return release(f, path) }, nil
+	}
+}
+
+func samePath(f *os.File, path string) bool {
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	now, err := os.Lstat(path)
+	return err == nil && os.SameFile(fi, now)
+}
+
+func rewrite(f *os.File, content []byte) error {
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	_, err := f.WriteAt(content, 0)
+	return err
+}
+
+// release removes path if it is still our locked file, then unlocks it.
+func release(f *os.File, path string) error {
+	if f == nil {
+		return nil
+	}
+	var err error
+	if samePath(f, path) {
+		if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = fmt.Errorf("remove pid file: %w", rerr)
 		}
 	}
+	f.Close() // a second call finds it closed; Close reports, nothing breaks
+	return err
 }
 
 func readPID(path string) (int, bool) {
@@ -51,20 +104,4 @@ func readPID(path string) (int, bool) {
 	}
 	pid, err := strconv.Atoi(string(bytes.TrimSpace(b)))
 	return pid, err == nil && pid > 0
-}
-
-func alive(pid int) bool {
-	err := unix.Kill(pid, 0)
-	return err == nil || errors.Is(err, unix.EPERM)
-}
-
-func removeIfOurs(path string, content []byte) error {
-	b, err := os.ReadFile(path)
-	if err != nil || !bytes.Equal(b, content) {
-		return nil // gone, or no longer ours
-	}
-	if err := os.Remove(path); err != nil {
-		return fmt.Errorf("remove pid file: %w", err)
-	}
-	return nil
 }

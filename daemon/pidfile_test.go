@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestWritePIDFile(t *testing.T) {
@@ -21,9 +23,10 @@ func TestWritePIDFile(t *testing.T) {
 	if b, _ := os.ReadFile(path); string(b) != self {
 		t.Fatalf("content %q", b)
 	}
-	// Our own file is ours to rewrite (a restart with the same pid).
-	if _, err := WritePIDFile(path); err != nil {
-		t.Fatalf("rewrite own pid file: %v", err)
+	// Locked: a second open file description is refused, even in this
+	// process.
+	if _, err := WritePIDFile(path); err == nil || !strings.Contains(err.Error(), "already running as process "+strconv.Itoa(os.Getpid())) {
+		t.Fatalf("second lock: %v", err)
 	}
 	if err := remove(); err != nil {
 		t.Fatal(err)
@@ -36,18 +39,49 @@ func TestWritePIDFile(t *testing.T) {
 	}
 }
 
+// TestWritePIDFileRunning: a file locked by a running websockify is
+// refused and left as it is.
 func TestWritePIDFileRunning(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ws.pid")
-	ppid := strconv.Itoa(os.Getppid())
-	if err := os.WriteFile(path, []byte(ppid+"\n"), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte("4242\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := WritePIDFile(path)
-	if err == nil || !strings.Contains(err.Error(), "already running as process "+ppid) {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	_, err = WritePIDFile(path)
+	if err == nil || !strings.Contains(err.Error(), "already running as process 4242") {
 		t.Fatalf("got %v", err)
 	}
-	if b, _ := os.ReadFile(path); string(b) != ppid+"\n" {
+	if b, _ := os.ReadFile(path); string(b) != "4242\n" {
 		t.Fatalf("running process's file changed: %q", b)
+	}
+}
+
+// TestWritePIDFileReusedPID: a stale file naming a live process (PID
+// reuse after a crash) is not a running websockify: no lock, so it is
+// replaced.
+func TestWritePIDFileReusedPID(t *testing.T) {
+	for name, pid := range map[string]int{"init": 1, "parent": os.Getppid(), "self": os.Getpid()} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "ws.pid")
+			if err := os.WriteFile(path, []byte(strconv.Itoa(pid)+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			remove, err := WritePIDFile(path)
+			if err != nil {
+				t.Fatalf("stale pid file naming live process %d: %v", pid, err)
+			}
+			defer remove()
+			if got, ok := readPID(path); !ok || got != os.Getpid() {
+				t.Fatalf("pid file holds %d", got)
+			}
+		})
 	}
 }
 
@@ -82,6 +116,10 @@ func TestPIDFileNotOursAnyMore(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "ws.pid")
 	remove, err := WritePIDFile(path)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// Replaced by another file (an operator, another tool).
+	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(path, []byte("1\n"), 0o644); err != nil {

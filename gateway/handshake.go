@@ -62,6 +62,7 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 			s.untrack(raw)
 		}
 	}()
+	defer s.pendingDone(raw)
 
 	log := s.logger().With("client", peerName(raw))
 
@@ -87,7 +88,7 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 	var req *http.Request
 	for {
 		var err error
-		req, err = http.ReadRequest(br)
+		req, err = readRequest(br)
 		if err != nil {
 			if cr.n == 0 {
 				// The cap cut the request; the parser may report that as a
@@ -110,6 +111,11 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 		// WebSocket upgrade may follow on the same connection.
 		cr.n = s.maxHeaderBytes()
 		raw.SetDeadline(time.Now().Add(s.handshakeTimeout()))
+	}
+	if err := checkUpgrade(req); err != nil {
+		log.Info("handshake refused", "err", err)
+		writeHTTPError(c, req.Method, http.StatusBadRequest, "", nil)
+		return
 	}
 	if !s.admit(c, req, info, log) {
 		return
@@ -136,7 +142,9 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 		log.Warn("handshake refused", "err", err)
 		return
 	}
-	// Past the upgrade: lift the header cap and the handshake deadline.
+	// Past the upgrade: lift the header cap and the handshake deadline,
+	// and no longer count as pending.
+	s.pendingDone(raw)
 	cr.n = -1
 	raw.SetDeadline(time.Time{})
 
@@ -176,16 +184,19 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 	}
 }
 
-// admit routes and authorizes a WebSocket request before the upgrade,
-// answering refusals with their HTTP status.
+// admit authorizes and routes a WebSocket request before the upgrade,
+// answering refusals with their HTTP status. Authorization comes first, so
+// that no answer depends on the token (unknown, refused, malformed) before
+// the client is authenticated: Authorize sees the static target, which is
+// empty when a Route resolves it.
 func (s *Server) admit(c net.Conn, req *http.Request, info *ConnInfo, log *slog.Logger) bool {
 	info.Target = s.Target
 	var err error
-	if s.Route != nil {
-		info.Target, err = s.Route(req)
-	}
-	if err == nil && s.Authorize != nil {
+	if s.Authorize != nil {
 		err = s.Authorize(req, info)
+	}
+	if err == nil && s.Route != nil {
+		info.Target, err = s.Route(req)
 	}
 	if err == nil {
 		return true
@@ -222,13 +233,6 @@ func (s *Server) rejectBadRequest(c net.Conn, log interface {
 
 // statusTryAgainLater is the IANA-registered close code 1013.
 const statusTryAgainLater ws.StatusCode = 1013
-
-// isUpgrade reports whether r asks for a WebSocket, as the reference decides
-// it: a GET whose Upgrade header is "websocket" in any letter case.
-func isUpgrade(r *http.Request) bool {
-	return r.Method == http.MethodGet &&
-		strings.EqualFold(strings.TrimSpace(r.Header.Get("Upgrade")), "websocket")
-}
 
 // chooseProtocol picks the subprotocol from the offered values: "binary" when
 // offered, else "base64" when offered, else none (raw binary frames). It

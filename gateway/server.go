@@ -42,8 +42,10 @@ type Server struct {
 	// are without a Route; otherwise a path may be a token and is not.
 	RouteIgnoresPath bool
 
-	// Authorize, if set, runs for every WebSocket request after Route and
-	// before the upgrade; an error refuses it like a Route error.
+	// Authorize, if set, runs for every WebSocket request before Route
+	// (info.Target is then Target, not the routed one) and before the
+	// upgrade; an error refuses it like a Route error, and Route does not
+	// run.
 	Authorize func(r *http.Request, info *ConnInfo) error
 
 	// Recorder, if set, is called when a session starts; what it returns
@@ -117,6 +119,14 @@ type Server struct {
 	// EventLoops is how many event loops the epoll driver runs. Zero means
 	// GOMAXPROCS.
 	EventLoops int
+
+	// PendingLimits caps the connections that have not finished their
+	// handshake (admission.go). The zero value derives the caps from the
+	// descriptor limit.
+	PendingLimits PendingLimits
+
+	admissionOnce sync.Once
+	admission     *admission // nil: no caps
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -279,6 +289,7 @@ func (s *Server) acceptLoop(acc accepter, w *workers) error {
 			c.Close()
 			return nil
 		}
+		s.admitPending(c)
 		w.run(func() { s.serveConn(c, id) })
 	}
 }

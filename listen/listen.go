@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 // TCP listens on host:port. An empty host listens on every interface, IPv4
@@ -61,30 +62,86 @@ func resolve(ctx context.Context, host string, preferIPv6 bool) (netip.Addr, err
 	return ips[0].Unmap(), nil
 }
 
-// Unix listens on a Unix socket at path with the given mode. A stale socket
-// at path is removed first; any other kind of file there is an error.
-func Unix(path string, mode fs.FileMode) (net.Listener, error) {
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode().Type() != fs.ModeSocket {
-			return nil, fmt.Errorf("listen on unix socket %s: file exists and is not a socket", path)
-		}
-		if err := os.Remove(path); err != nil {
-			return nil, fmt.Errorf("remove stale socket: %w", err)
-		}
+// Unix listens on a Unix socket at path with the given mode. A socket file
+// at path is replaced only when it is stale: connecting to it is refused
+// (no process listens on it). A live socket is "address already in use",
+// as for TCP; any other kind of file there is an error.
+//
+// The returned remove deletes the socket file when it is still the one
+// this listener created (same device and inode), so that an instance that
+// exits never unlinks the socket of another that replaced it. Closing the
+// listener does not remove the file by itself.
+func Unix(path string, mode fs.FileMode) (ln *net.UnixListener, remove func() error, err error) {
+	if err := removeStale(path); err != nil {
+		return nil, nil, fmt.Errorf("listen on unix socket %s: %w", path, err)
 	}
 	// The umask keeps the socket from ever having wider permissions.
 	old := syscall.Umask(int(0o777 &^ mode))
-	ln, err := net.Listen("unix", path)
+	l, err := net.Listen("unix", path)
 	syscall.Umask(old)
 	if err != nil {
-		return nil, fmt.Errorf("listen on unix socket %s: %w", path, err)
+		return nil, nil, fmt.Errorf("listen on unix socket %s: %w", path, err)
 	}
-	ln.(*net.UnixListener).SetUnlinkOnClose(true)
+	ln = l.(*net.UnixListener)
+	ln.SetUnlinkOnClose(false)
+	fi, err := os.Lstat(path)
+	if err != nil {
+		ln.Close()
+		return nil, nil, fmt.Errorf("listen on unix socket %s: %w", path, err)
+	}
 	if err := os.Chmod(path, mode); err != nil {
 		ln.Close()
-		return nil, fmt.Errorf("chmod unix socket: %w", err)
+		os.Remove(path)
+		return nil, nil, fmt.Errorf("chmod unix socket: %w", err)
 	}
-	return ln, nil
+	return ln, func() error { return removeIfSame(path, fi) }, nil
+}
+
+// removeStale removes the socket file at path when nothing listens on it.
+func removeStale(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Type() != fs.ModeSocket {
+		return errors.New("file exists and is not a socket")
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		c.Close()
+		return fmt.Errorf("another process is listening on it: %w", syscall.EADDRINUSE)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		// EAGAIN (a full backlog) means alive too; EACCES means we could
+		// not tell: either way the socket is not ours to remove.
+		if errors.Is(err, syscall.EAGAIN) {
+			return fmt.Errorf("another process is listening on it: %w", syscall.EADDRINUSE)
+		}
+		return fmt.Errorf("cannot tell whether the socket is in use: %w", err)
+	}
+	// Stale: remove it only if it is still the file we probed.
+	if now, err := os.Lstat(path); err != nil || !os.SameFile(fi, now) {
+		return errors.New("the socket file changed while it was checked")
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove stale socket: %w", err)
+	}
+	return nil
+}
+
+// removeIfSame removes path when it is still the file described by fi.
+func removeIfSame(path string, fi fs.FileInfo) error {
+	now, err := os.Lstat(path)
+	if err != nil || !os.SameFile(fi, now) {
+		return nil // gone, or replaced by someone else's
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove unix socket: %w", err)
+	}
+	return nil
 }
 
 // Inetd takes the listening socket passed as standard input.

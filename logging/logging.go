@@ -28,31 +28,40 @@ func New(o Options) (*slog.Logger, io.Closer, error) {
 	if w == nil {
 		w = os.Stderr
 	}
-	hs := fanout{o.handler(w, level, false)}
-	var closer io.Closer = nopCloser{}
+	// Every sink is written by its own goroutine behind a bounded queue
+	// (queue.go): a slow one drops records, it never blocks a caller.
+	var hs fanout
+	var queues multiCloser
+	add := func(h slog.Handler) {
+		qh, q := newQueue(h, queueSize)
+		hs = append(hs, qh)
+		queues = append(queues, q)
+	}
+	add(o.handler(w, level, false))
+	var sinks multiCloser
 	if o.File != "" {
 		f, err := os.OpenFile(o.File, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
 		if err != nil {
+			queues.Close()
 			return nil, nil, fmt.Errorf("open log file: %w", err)
 		}
-		hs = append(hs, o.handler(f, slog.LevelDebug, true))
-		closer = f
+		add(o.handler(f, slog.LevelDebug, true))
+		sinks = append(sinks, f)
 	}
 	if o.Syslog != nil {
 		s, err := NewSyslog(*o.Syslog, level, o.Format == FormatJSON)
 		if err != nil {
-			closer.Close()
+			queues.Close()
+			sinks.Close()
 			return nil, nil, err
 		}
-		hs = append(hs, s)
-		closer = multiCloser{closer, s}
+		add(s)
+		sinks = append(sinks, s)
 	}
+	// Closing drains the queues first, then closes the sinks.
+	closer := multiCloser{queues, sinks}
 	if len(hs) == 1 {
 		return slog.New(hs[0]), closer, nil // no fan-out to pay for
 	}
 	return slog.New(hs), closer, nil
 }
-
-type nopCloser struct{}
-
-func (nopCloser) Close() error { return nil }

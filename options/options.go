@@ -324,7 +324,13 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 		}
 		*p = abs
 	}
-	return cfg, cfg.positionals(pos, hasWrap)
+	if err := cfg.positionals(pos, hasWrap); err != nil {
+		return nil, err
+	}
+	if err := cfg.checkEffect(c.IsSet); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 // checkFeatures applies the reference's rules between options (§1.2) and

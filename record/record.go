@@ -29,15 +29,31 @@ type Recorder struct {
 	w      *bufio.Writer
 	err    error // first write error
 	closed bool
+
+	onError func(error) // reports the first failure, once
+}
+
+// Options tune a Recorder. The zero value is valid.
+type Options struct {
+	// OnError, if set, is called once, with the file named, when the
+	// recording first fails after it was opened: a write (a full disk)
+	// midway, or the final flush and close. The session goes on; the
+	// recording stops there (no trailer), and the audit trail has a gap
+	// that must not be silent.
+	OnError func(error)
 }
 
 // Open creates base.<id> and writes the header. It fails with ErrExists
 // (wrapped) if the file exists.
-func Open(base string, id uint64) (*Recorder, error) {
-	return open(base, id, time.Now)
+//
+// The header is written through at once, so that a file that cannot be
+// written (a full disk) fails here, before the session starts, rather
+// than leaving a 0-byte "recording".
+func Open(base string, id uint64, o Options) (*Recorder, error) {
+	return open(base, id, time.Now, o)
 }
 
-func open(base string, id uint64, now func() time.Time) (*Recorder, error) {
+func open(base string, id uint64, now func() time.Time, o Options) (*Recorder, error) {
 	name := base + "." + strconv.FormatUint(id, 10)
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
@@ -46,9 +62,25 @@ func open(base string, id uint64, now func() time.Time) (*Recorder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open record file: %w", err)
 	}
-	r := &Recorder{name: name, start: now(), now: now, f: f, w: bufio.NewWriterSize(f, 32<<10)}
+	r := &Recorder{name: name, start: now(), now: now, f: f, w: bufio.NewWriterSize(f, 32<<10), onError: o.OnError}
 	r.w.WriteString("var VNC_frame_data = [\n")
+	if err := r.w.Flush(); err != nil {
+		f.Close()
+		os.Remove(name) // an empty file of ours: no recording to keep
+		return nil, fmt.Errorf("write record file %s: %w", name, err)
+	}
 	return r, nil
+}
+
+// fail keeps the first error and reports it; r.mu is held.
+func (r *Recorder) fail(err error) {
+	if r.err != nil {
+		return
+	}
+	r.err = err
+	if r.onError != nil {
+		r.onError(fmt.Errorf("write record file %s: %w", r.name, err))
+	}
 }
 
 // Name is the file's path.
@@ -74,7 +106,7 @@ func (r *Recorder) frame(dir byte, p []byte) {
 	b = Escape(b, p)
 	b = append(b, "',\n"...)
 	if _, err := r.w.Write(b); err != nil {
-		r.err = err
+		r.fail(err)
 	}
 }
 
@@ -87,16 +119,17 @@ func (r *Recorder) Close() error {
 		return nil
 	}
 	r.closed = true
-	err := r.err
-	if err == nil {
+	if r.err == nil {
 		r.w.WriteString("'EOF'];\n")
-		err = r.w.Flush()
+		if err := r.w.Flush(); err != nil {
+			r.fail(err)
+		}
 	}
-	if cerr := r.f.Close(); err == nil {
-		err = cerr
+	if err := r.f.Close(); err != nil {
+		r.fail(err)
 	}
-	if err != nil {
-		return fmt.Errorf("write record file %s: %w", r.name, err)
+	if r.err != nil {
+		return fmt.Errorf("write record file %s: %w", r.name, r.err)
 	}
 	return nil
 }

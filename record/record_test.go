@@ -58,7 +58,7 @@ func steppingClock(step time.Duration) func() time.Time {
 
 func TestRecordFormat(t *testing.T) {
 	base := filepath.Join(t.TempDir(), "session")
-	r, err := open(base, 5, steppingClock(1500*time.Microsecond))
+	r, err := open(base, 5, steppingClock(1500*time.Microsecond), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +105,7 @@ func TestOpenNeverOverwrites(t *testing.T) {
 	if err := os.WriteFile(base+".1", []byte("keep"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(base, 1); !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), base+".1") {
+	if _, err := Open(base, 1, Options{}); !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), base+".1") {
 		t.Fatalf("got %v; want ErrExists naming the file", err)
 	}
 	if b, _ := os.ReadFile(base + ".1"); string(b) != "keep" {
@@ -119,7 +119,7 @@ func TestOpenNeverOverwrites(t *testing.T) {
 	if err := os.Symlink(victim, base+".2"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(base, 2); !errors.Is(err, ErrExists) {
+	if _, err := Open(base, 2, Options{}); !errors.Is(err, ErrExists) {
 		t.Fatalf("symlink: got %v; want ErrExists", err)
 	}
 	if b, _ := os.ReadFile(victim); string(b) != "safe" {
@@ -129,20 +129,20 @@ func TestOpenNeverOverwrites(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "nowhere"), base+".3"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(base, 3); !errors.Is(err, ErrExists) {
+	if _, err := Open(base, 3, Options{}); !errors.Is(err, ErrExists) {
 		t.Fatalf("dangling symlink: got %v; want ErrExists", err)
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "nowhere")); err == nil {
 		t.Fatal("file created through a dangling symlink")
 	}
-	if _, err := Open(filepath.Join(dir, "missing", "rec"), 1); err == nil || errors.Is(err, ErrExists) {
+	if _, err := Open(filepath.Join(dir, "missing", "rec"), 1, Options{}); err == nil || errors.Is(err, ErrExists) {
 		t.Fatalf("missing directory: got %v", err)
 	}
 }
 
 func TestRecordConcurrent(t *testing.T) {
 	base := filepath.Join(t.TempDir(), "rec")
-	r, err := Open(base, 1)
+	r, err := Open(base, 1, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,5 +173,36 @@ func TestRecordConcurrent(t *testing.T) {
 		if !strings.HasSuffix(l, "}0123456789',") && !strings.HasSuffix(l, "{0123456789',") {
 			t.Fatalf("torn line %q", l)
 		}
+	}
+}
+
+// TestRecordFullDisk: on a full file system (/dev/full stands in) a
+// recording that cannot write its header fails at Open, and one that
+// fails midway reports the failure once, through OnError.
+func TestRecordFailureReported(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "rec")
+	var reports []error
+	r, err := Open(base, 1, Options{OnError: func(err error) { reports = append(reports, err) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full:", err) // Linux always has it
+	}
+	r.mu.Lock()
+	r.f.Close()
+	r.f = full
+	r.w.Reset(full)
+	r.mu.Unlock()
+	big := make([]byte, 64<<10) // more than the buffer: written through
+	r.ClientData(big)
+	r.TargetData(big)
+	if err := r.Close(); err == nil || !strings.Contains(err.Error(), base+".1") {
+		t.Fatalf("Close = %v; want the write error naming the file", err)
+	}
+	if len(reports) != 1 || !strings.Contains(reports[0].Error(), "no space left") {
+		t.Fatalf("reports %v; want one, the full disk", reports)
 	}
 }

@@ -296,8 +296,9 @@ func TestAuthWeb(t *testing.T) {
 	})
 }
 
-// TestAuthWithTokens: the token is resolved first (400/404 before any
-// credential check, as in the reference), then the auth plugin decides.
+// TestAuthWithTokens: the auth plugin decides first (unlike the
+// reference, so that tokens cannot be enumerated without credentials),
+// then the token is resolved (400/404 for authenticated clients).
 func TestAuthWithTokens(t *testing.T) {
 	a := tcpTarget(t, "alpha")
 	tok := distinctToken("AUTHTOK")
@@ -313,7 +314,7 @@ func TestAuthWithTokens(t *testing.T) {
 		expectChallenge(t, expectRefusal(t, p.addr, tq(tok), 401, "", basicHeader("Aladdin:wrong")))
 		expectRefusal(t, p.addr, tq(tok), 403, "", "Authorization: Basic !!!")
 		expectRefusal(t, p.addr, tq(distinctToken("AUTHUNKNOWN")), 404, "Token not found", right)
-		expectRefusal(t, p.addr, tq(distinctToken("AUTHUNKNOWN")), 404, "Token not found")
+		expectChallenge(t, expectRefusal(t, p.addr, tq(distinctToken("AUTHUNKNOWN")), 401, "")) // authentication first
 		expectRefusal(t, p.addr, "/websockify", 400, "Token not present", right)
 		if n := a.accepted.Load(); n != before {
 			t.Fatalf("refused requests dialled the target %d times", n-before)
@@ -326,6 +327,7 @@ func TestAuthWithTokens(t *testing.T) {
 		expectRefusal(t, p.addr, tq(tok), 403, "Invalid Origin", "Origin: https://evil.example")
 		expectRefusal(t, p.addr, tq(tok), 403, "Invalid Origin")
 		expectRefusal(t, p.addr, tq(distinctToken("AUTHUNKNOWN")), 404, "Token not found", "Origin: https://console.example")
+		expectRefusal(t, p.addr, tq(distinctToken("AUTHUNKNOWN")), 403, "Invalid Origin", "Origin: https://evil.example")
 		expectRoute(t, p.addr, tq(tok), "alpha", "Origin: https://console.example")
 	})
 }

@@ -219,16 +219,80 @@ func TestDaemonStartErrors(t *testing.T) {
 	t.Run("pid-file-dir-missing", func(t *testing.T) {
 		check(t, "pid file", "-D", "--pid-file", filepath.Join(dir, "no", "such", "dir", "ws.pid"))
 	})
-	t.Run("pid-file-of-a-live-process", func(t *testing.T) {
-		mine := fmt.Sprintf("%d\n", os.Getpid())
-		if err := os.WriteFile(pidFile, []byte(mine), 0o644); err != nil {
+	t.Run("pid-file-of-a-running-websockify", func(t *testing.T) {
+		first := startProxy(t, "--pid-file", pidFile, "127.0.0.1:0", be)
+		mine := fmt.Sprintf("%d\n", first.cmd.Process.Pid)
+		waitPIDFile(t, pidFile, mine)
+		check(t, fmt.Sprintf("already running as process %d", first.cmd.Process.Pid), "-D", "--pid-file", pidFile)
+		if b, _ := os.ReadFile(pidFile); string(b) != mine {
+			t.Fatalf("pid file of a running websockify replaced with %q", b)
+		}
+		first.signal(syscall.SIGTERM)
+		first.wait(10 * time.Second)
+	})
+}
+
+// waitPIDFile waits until the pid file holds want.
+func waitPIDFile(t testing.TB, pidFile, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if b, _ := os.ReadFile(pidFile); string(b) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(pidFile)
+			t.Fatalf("pid file holds %q; want %q", b, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestHardeningPIDFileReusedPID (D-3): a stale pid file naming a live
+// process that is not a websockify holding the file (PID 1, a shell, the
+// test itself: PIDs reused after a crash) does not block the start, in the
+// foreground or with -D.
+func TestHardeningPIDFileReusedPID(t *testing.T) {
+	be := startBackend(t, nil).addr()
+	sleeper := exec.Command("sh", "-c", "sleep 60")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
+	for name, pid := range map[string]int{"init": 1, "shell": sleeper.Process.Pid, "test": os.Getpid(), "parent": os.Getppid()} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			pidFile := filepath.Join(dir, "ws.pid")
+			if err := os.WriteFile(pidFile, []byte(fmt.Sprintf("%d\n", pid)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			p := startProxy(t, "--pid-file", pidFile, "127.0.0.1:0", be)
+			waitPIDFile(t, pidFile, fmt.Sprintf("%d\n", p.cmd.Process.Pid))
+			p.signal(syscall.SIGTERM)
+			if st := p.wait(10 * time.Second); st != 0 {
+				t.Fatalf("exit status %d", st)
+			}
+			if _, err := os.Stat(pidFile); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("pid file left behind: %v", err)
+			}
+		})
+	}
+	t.Run("daemon", func(t *testing.T) {
+		dir := t.TempDir()
+		pidFile := filepath.Join(dir, "ws.pid")
+		if err := os.WriteFile(pidFile, []byte("1\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		defer os.Remove(pidFile)
-		check(t, "already running", "-D", "--pid-file", pidFile)
-		if b, _ := os.ReadFile(pidFile); string(b) != mine {
-			t.Fatalf("pid file of a live process replaced with %q", b)
+		port := freePort(t)
+		listen := fmt.Sprintf("127.0.0.1:%d", port)
+		t.Cleanup(func() { killStrays(t, listen) })
+		st, stderr, _ := runParent(t, dir, "-D", "--pid-file", pidFile, listen, be)
+		if st != 0 {
+			t.Fatalf("-D with a stale pid file naming PID 1: exit %d\n%s", st, stderr)
 		}
+		pid := daemonPID(t, pidFile)
+		syscall.Kill(pid, syscall.SIGTERM)
+		waitGone(t, pid, 10*time.Second)
 	})
 }
 

@@ -319,7 +319,7 @@ func TestTokenFile(t *testing.T) {
 		}
 		writeFile(t, filepath.Join(dir, "sub", "c.conf"), tokNew+": "+c.addr()+"\n") // not recursive
 		p := startProxy(t, "-v", "--token-plugin", "websockify.token_plugins.TokenFile", "--token-source", dir, "127.0.0.1:0")
-		p.stderr.waitFor(t, reMust(`Syntax error in `+regexp.QuoteMeta(dir)+` on line \d`), 10*time.Second)
+		p.stderr.waitFor(t, reMust(`Syntax error in `+regexp.QuoteMeta(filepath.Join(dir, "b.conf"))+` on line 3`), 10*time.Second)
 
 		expectRoute(t, p.addr, tq(tokA), "alpha")
 		expectRoute(t, p.addr, tq(tokB), "bravo")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -37,7 +38,40 @@ func newTokenAPI(source string, isJSON bool, o Options) (*tokenAPI, error) {
 	if c == nil {
 		c = &http.Client{Timeout: DefaultAPITimeout}
 	}
+	if c.CheckRedirect == nil && !o.APIRedirectAnyHost {
+		cc := *c
+		cc.CheckRedirect = sameOriginRedirects
+		c = &cc
+	}
 	return &tokenAPI{tpl: tpl, json: isJSON, client: c}, nil
+}
+
+// maxAPIRedirects bounds the redirects of one lookup.
+const maxAPIRedirects = 10
+
+// sameOriginRedirects follows a token API's redirects only to the scheme,
+// host and port of the original request: a token API that can be made to
+// redirect (an open redirect, a compromised reverse proxy) must not turn
+// websockify into a client of any host it names. The error names neither
+// URL: both may hold the token.
+func sameOriginRedirects(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxAPIRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxAPIRedirects)
+	}
+	first := via[0].URL
+	if req.URL.Scheme != first.Scheme || !strings.EqualFold(originHostPort(req.URL), originHostPort(first)) {
+		return fmt.Errorf("redirect to another origin (%s://%s) refused", req.URL.Scheme, req.URL.Host)
+	}
+	return nil
+}
+
+// originHostPort is u's host and port, the port made explicit.
+func originHostPort(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 // urlTemplate is a URL with one %s: the token goes between prefix and

@@ -62,7 +62,7 @@ func (p *jwtTokenAPI) loadKey() (*jwtKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("error loading key file: %w", err)
 	}
-	st := stampOf(p.path, fi)
+	st := stampOf(p.path, "", fi)
 	if p.key != nil && st == p.stamp && p.read.Sub(st.Modified()) >= racyWindow {
 		return p.key, nil
 	}

@@ -49,6 +49,10 @@ func newTokenRedis(source string, o Options) (Plugin, error) {
 		return nil, err
 	}
 	log := o.logger()
+	// go-redis logs through a process-wide logger of its own (plain lines
+	// on stderr); route it through ours, so that --log-format json and
+	// syslog get every line.
+	redis.SetLogger(redisLogger{log})
 	addr := net.JoinHostPort(strings.Trim(s.host, "[]"), strconv.Itoa(s.port))
 	c := redis.NewClient(&redis.Options{
 		Addr:                  addr,
@@ -103,18 +107,36 @@ func (p *tokenRedis) Lookup(ctx context.Context, token string) (Target, error) {
 		return Target{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, MaxTokenLength)
 	}
 	p.log.Debug("resolving token", "token", Redact(token))
-	v, err := p.client.Get(ctx, p.namespace+token).Result()
-	if errors.Is(err, redis.Nil) {
-		return Target{}, ErrNotFound
-	}
+	// Never more than maxRedisValue+1 bytes of a value: GETRANGE bounds
+	// the read on the server (a GET of a 100 MB value would be read whole
+	// before any cap), EXISTS tells a missing key from an empty value.
+	key := p.namespace + token
+	var exists *redis.IntCmd
+	var val *redis.StringCmd
+	_, err := p.client.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		exists = pipe.Exists(ctx, key)
+		val = pipe.GetRange(ctx, key, 0, maxRedisValue)
+		return nil
+	})
 	if err != nil {
 		return Target{}, fmt.Errorf("redis: %w", err)
 	}
-	t, err := parseRedisValue(v)
+	if exists.Val() == 0 {
+		return Target{}, ErrNotFound
+	}
+	t, err := parseRedisValue(val.Val())
 	if err != nil {
 		return Target{}, fmt.Errorf("redis value of token %s: %w", Redact(token), err)
 	}
 	return t, nil
+}
+
+// redisLogger is go-redis's logger, writing to a slog.Logger.
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	msg := strings.TrimSpace(fmt.Sprintf(format, v...))
+	l.log.WarnContext(ctx, "redis: "+strings.TrimPrefix(msg, "redis: "))
 }
 
 // Close closes the connection pool.

@@ -1,8 +1,8 @@
 package tokens
 
 import (
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -102,19 +102,75 @@ func unhex(c byte) byte {
 	return c - 'A' + 10
 }
 
-// hostToken is the --host-token source: the Host header without its port.
+// hostToken is the --host-token source: the Host header (r.Host as the
+// gateway sets it: the header, never an absolute-form request target)
+// without its port; an IPv6 literal without its brackets. A Host that is
+// not uri-host [":" port] (RFC 9110 §7.2, RFC 3986 §3.2.2) has no token.
 func hostToken(r *http.Request) (string, bool) {
-	h := r.Host
-	if h == "" {
-		h = r.Header.Get("Host")
-	}
-	var tok string
-	if host, _, err := net.SplitHostPort(h); err == nil {
-		tok = host
-	} else if strings.HasPrefix(h, "[") && strings.HasSuffix(h, "]") {
-		tok = h[1 : len(h)-1]
+	host, ok := ParseHost(r.Host)
+	return host, ok && host != ""
+}
+
+// ParseHost splits a Host header value strictly: an IP literal in brackets
+// (IPv6 only), or a registered name or IPv4 address of unreserved,
+// percent-encoded and sub-delimiter characters, optionally followed by ":"
+// and a port of at most 5 digits (up to 65535). It returns the host without
+// brackets or port.
+func ParseHost(h string) (string, bool) {
+	host, port := h, ""
+	if strings.HasPrefix(h, "[") {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return "", false
+		}
+		host, port = h[1:end], h[end+1:]
+		ip, err := netip.ParseAddr(host)
+		if err != nil || !ip.Is6() {
+			return "", false
+		}
+		if port != "" && port[0] != ':' {
+			return "", false
+		}
+		port = strings.TrimPrefix(port, ":")
 	} else {
-		tok, _, _ = strings.Cut(h, ":")
+		if i := strings.IndexByte(h, ':'); i >= 0 {
+			host, port = h[:i], h[i+1:]
+		}
+		if !isRegName(host) {
+			return "", false
+		}
 	}
-	return tok, tok != ""
+	if port != "" {
+		if len(port) > 5 {
+			return "", false
+		}
+		n := 0
+		for _, c := range []byte(port) {
+			if c < '0' || c > '9' {
+				return "", false
+			}
+			n = n*10 + int(c-'0')
+		}
+		if n > 65535 {
+			return "", false
+		}
+	}
+	return host, true
+}
+
+// isRegName reports whether s is an RFC 3986 reg-name (which includes
+// IPv4 addresses).
+func isRegName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("-._~!$&'()*+,;=", c) >= 0:
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			i += 2
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -71,6 +71,20 @@ func TestFromRequestHost(t *testing.T) {
 		{"[::1]", "::1"},
 		{"10.0.0.1:80", "10.0.0.1"},
 		{":6080", ""},
+		{"vm1:", "vm1"},
+		// Malformed: no token (400).
+		{"secret:80:90", ""},
+		{"good:abc", ""},
+		{"good:99999", ""},
+		{"good:000080", ""},
+		{"[good]", ""},
+		{"[::1]x", ""},
+		{"[10.0.0.1]", ""},
+		{"a b", ""},
+		{"a/b", ""},
+		{"a@b", ""},
+		{"pct%41", "pct%41"},
+		{"bad%4", ""},
 	} {
 		r := readRequest(t, "GET /?token=q HTTP/1.1\r\nHost: "+tc.host+"\r\n\r\n")
 		got, ok := FromRequest(r, Sources{Host: true, Cookie: true, Path: true})
@@ -82,4 +96,22 @@ func TestFromRequestHost(t *testing.T) {
 	if got, ok := FromRequest(r, Sources{Host: true}); ok {
 		t.Errorf("no Host: got %q", got)
 	}
+}
+
+func FuzzParseHost(f *testing.F) {
+	for _, h := range []string{"a:1", "[::1]:80", "secret:80:90", "[good]", "x%41"} {
+		f.Add(h)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		host, ok := ParseHost(h)
+		if !ok {
+			return
+		}
+		if !strings.HasPrefix(h, "[") && !strings.HasPrefix(h, host) {
+			t.Fatalf("ParseHost(%q) = %q: not a prefix", h, host)
+		}
+		if strings.ContainsAny(host, " /@?#[]\r\n") && !strings.HasPrefix(h, "[") {
+			t.Fatalf("ParseHost(%q) = %q: invalid characters", h, host)
+		}
+	})
 }

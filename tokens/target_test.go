@@ -1,8 +1,13 @@
 package tokens
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -61,11 +66,48 @@ func TestRedact(t *testing.T) {
 			}
 		}
 	}
-	if got := Redact("secret-token-1234567890"); !strings.HasPrefix(got, "secr…#") || !strings.HasSuffix(got, "/23") {
+	if got := Redact("secret-token-1234567890-abc"); !strings.HasPrefix(got, "secr…#") || !strings.HasSuffix(got, "/27") {
 		t.Errorf("Redact = %q", got)
+	}
+	// Short tokens show nothing of themselves, and the hash is keyed: not
+	// the unsalted SHA-256 a guess could be checked against.
+	short := "vm4821"
+	got := Redact(short)
+	sum := sha256.Sum256([]byte(short))
+	if strings.HasPrefix(got, "vm") || strings.Contains(got, hex.EncodeToString(sum[:4])) || !strings.HasPrefix(got, "#") {
+		t.Errorf("Redact(%q) = %q", short, got)
 	}
 	if Redact("abc") == Redact("abd") {
 		t.Error("different tokens redact alike")
+	}
+}
+
+func TestRedactKey(t *testing.T) {
+	old := *redactKey.Load()
+	defer SetRedactKey(old)
+	before := Redact("vm4821")
+	path := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(path, []byte("0123456789abcdef0123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	used, err := LoadRedactKey(func(k string) string { return map[string]string{EnvLogKeyFile: path}[k] })
+	if err != nil || !used {
+		t.Fatalf("LoadRedactKey: %v, %v", used, err)
+	}
+	a := Redact("vm4821")
+	if a == before {
+		t.Fatal("the key changed nothing")
+	}
+	m := hmac.New(sha256.New, []byte("0123456789abcdef0123"))
+	m.Write([]byte("vm4821"))
+	if want := "#" + hex.EncodeToString(m.Sum(nil)[:4]) + "/6"; a != want {
+		t.Fatalf("Redact = %q; want %q (HMAC under the file's key)", a, want)
+	}
+	if err := SetRedactKey([]byte("short")); err == nil {
+		t.Fatal("a 5-byte key accepted")
+	}
+	if used, err := LoadRedactKey(func(string) string { return "" }); used || err != nil {
+		t.Fatalf("no key file: %v, %v", used, err)
 	}
 }
 

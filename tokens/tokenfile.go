@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -50,11 +51,11 @@ func openTokenFile(source string, reload bool, o Options) (*tokenFile, error) {
 		return nil, fmt.Errorf("token source %s: %w", source, err)
 	}
 	f := &tokenFile{source: source, path: abs, reload: reload, log: o.logger()}
-	stamps, err := f.stat()
+	stamps, escaping, err := f.stat()
 	if err != nil {
 		return nil, err
 	}
-	if err := f.load(stamps); err != nil {
+	if err := f.load(stamps, escaping); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -64,9 +65,9 @@ func (f *tokenFile) Lookup(ctx context.Context, token string) (Target, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.reload {
-		stamps, err := f.stat()
+		stamps, escaping, err := f.stat()
 		if err == nil && f.changed(stamps) {
-			err = f.load(stamps)
+			err = f.load(stamps, escaping)
 		}
 		if err != nil {
 			return Target{}, err
@@ -80,41 +81,58 @@ func (f *tokenFile) Lookup(ctx context.Context, token string) (Target, error) {
 }
 
 // fileStamp identifies one version of a token file, or of the source
-// directory, whose mtime changes when files come and go.
+// directory, whose mtime changes when files come and go. name is a file's
+// name in the source directory (empty for a source that is a file).
 type fileStamp struct {
 	path string
+	name string
 	dir  bool
 	filestamp.Stamp
 }
 
 // stat lists the token files (the source, or the regular files directly
-// in the source directory, by name) with their stamps.
-func (f *tokenFile) stat() ([]fileStamp, error) {
+// in the source directory, by name) with their stamps. A directory is
+// read through an os.Root: a link in it counts only when it resolves
+// inside the directory, never to /etc/passwd or a file elsewhere. The
+// names of the entries refused for that are returned too.
+func (f *tokenFile) stat() (stamps []fileStamp, escaping []string, err error) {
 	fi, err := os.Stat(f.path)
 	if err != nil {
-		return nil, fmt.Errorf("token source: %w", err)
+		return nil, nil, fmt.Errorf("token source: %w", err)
 	}
 	if !fi.IsDir() {
-		return []fileStamp{stampOf(f.path, fi)}, nil
+		return []fileStamp{stampOf(f.path, "", fi)}, nil, nil
 	}
-	entries, err := os.ReadDir(f.path)
+	root, err := os.OpenRoot(f.path)
 	if err != nil {
-		return nil, fmt.Errorf("token source: %w", err)
+		return nil, nil, fmt.Errorf("token source: %w", err)
 	}
-	stamps := []fileStamp{stampOf(f.path, fi)}
+	defer root.Close()
+	entries, err := fs.ReadDir(root.FS(), ".")
+	if err != nil {
+		return nil, nil, fmt.Errorf("token source: %w", err)
+	}
+	stamps = []fileStamp{stampOf(f.path, "", fi)}
 	for _, e := range entries {
-		p := filepath.Join(f.path, e.Name())
-		fi, err := os.Stat(p)
-		if err != nil || !fi.Mode().IsRegular() {
-			continue // dangling symlinks, subdirectories, sockets
+		fi, err := root.Stat(e.Name())
+		if err != nil {
+			if e.Type()&fs.ModeSymlink != 0 {
+				if _, serr := os.Stat(filepath.Join(f.path, e.Name())); serr == nil {
+					escaping = append(escaping, e.Name()) // resolves, but outside
+				}
+			}
+			continue // dangling symlinks
 		}
-		stamps = append(stamps, stampOf(p, fi))
+		if !fi.Mode().IsRegular() {
+			continue // subdirectories, sockets
+		}
+		stamps = append(stamps, stampOf(filepath.Join(f.path, e.Name()), e.Name(), fi))
 	}
-	return stamps, nil
+	return stamps, escaping, nil
 }
 
-func stampOf(path string, fi os.FileInfo) fileStamp {
-	return fileStamp{path: path, dir: fi.IsDir(), Stamp: filestamp.Of(fi)}
+func stampOf(path, name string, fi os.FileInfo) fileStamp {
+	return fileStamp{path: path, name: name, dir: fi.IsDir(), Stamp: filestamp.Of(fi)}
 }
 
 // changed reports whether stamps differ from the loaded ones, or the load
@@ -132,23 +150,57 @@ func (f *tokenFile) changed(stamps []fileStamp) bool {
 }
 
 // load parses the files in stamps and replaces the table on success.
-func (f *tokenFile) load(stamps []fileStamp) error {
+// Errors name the file (and the parser the line in it). escaping lists
+// the links refused for resolving outside the directory, logged here,
+// once per change rather than per lookup.
+func (f *tokenFile) load(stamps []fileStamp, escaping []string) error {
 	now := time.Now()
+	for _, name := range escaping {
+		f.log.Error("Token file links outside the token directory: ignored", "file", filepath.Join(f.source, name))
+	}
 	p := newTokenFileParser(f.source, f.log)
+	var root *os.Root
+	defer func() {
+		if root != nil {
+			root.Close()
+		}
+	}()
 	for _, s := range stamps {
 		if s.dir {
 			continue
 		}
-		data, err := readCapped(s.path, MaxTokenFileSize)
+		var data []byte
+		var err error
+		if s.name == "" {
+			data, err = readCapped(s.path, MaxTokenFileSize)
+		} else {
+			if root == nil {
+				if root, err = os.OpenRoot(f.path); err != nil {
+					return fmt.Errorf("token source: %w", err)
+				}
+			}
+			data, err = readCappedIn(root, s.name, MaxTokenFileSize)
+			p.file(filepath.Join(f.source, s.name))
+		}
 		if err != nil {
 			f.log.Error("Error loading token file", "file", s.path, "err", err)
-			return fmt.Errorf("token source: %w", err)
+			return fmt.Errorf("token file %s: %w", s.path, err)
 		}
 		p.parse(data)
 	}
 	f.targets, f.stamps, f.loadedAt = p.targets, stamps, now
 	f.log.Debug("token file loaded", "source", f.source, "tokens", len(p.targets))
 	return nil
+}
+
+// readCappedIn is readCapped for a file opened through root.
+func readCappedIn(root *os.Root, name string, max int64) ([]byte, error) {
+	fh, err := root.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	return readAllCapped(fh, name, max)
 }
 
 // readCapped reads a whole file of at most max bytes.
@@ -158,12 +210,16 @@ func readCapped(path string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer fh.Close()
-	data, err := io.ReadAll(io.LimitReader(fh, max+1))
+	return readAllCapped(fh, path, max)
+}
+
+func readAllCapped(r io.Reader, name string, max int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
+		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	if int64(len(data)) > max {
-		return nil, fmt.Errorf("read %s: larger than %d bytes", path, max)
+		return nil, fmt.Errorf("read %s: larger than %d bytes", name, max)
 	}
 	return data, nil
 }

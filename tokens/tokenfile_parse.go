@@ -22,6 +22,13 @@ func newTokenFileParser(source string, log *slog.Logger) *tokenFileParser {
 	return &tokenFileParser{source: source, log: log, targets: make(map[string]Target)}
 }
 
+// file names the file whose contents come next, for messages, and
+// restarts the line count: errors name the file and the line in it (the
+// reference names the directory and counts lines across its files).
+func (p *tokenFileParser) file(name string) {
+	p.source, p.line = name, 0
+}
+
 // parse adds the entries of one file's contents. The rules are the
 // reference's: lines are split like Python's universal newlines; a line
 // starting with '#' (column 0 only) is a comment; every other line,

@@ -88,9 +88,43 @@ func TestTokenFileDirectory(t *testing.T) {
 		lookupErr(t, p, "sub", ErrNotFound)
 		lookupErr(t, p, "nope", ErrNotFound)
 	}
-	// Files in name order: 1.conf (1 line), 2.conf (2 lines), link (1 line).
-	if want := fmt.Sprintf("Syntax error in %s on line 3", dir); !strings.Contains(buf.String(), want) {
+	// Errors name the file and the line in it.
+	if want := fmt.Sprintf("Syntax error in %s on line 2", filepath.Join(dir, "2.conf")); !strings.Contains(buf.String(), want) {
 		t.Errorf("want %q in log:\n%s", want, buf)
+	}
+}
+
+// TestTokenFileDirectoryConfined: links in a token directory count only
+// when they resolve inside it; one to a file elsewhere (/etc/passwd, a
+// sibling directory) is ignored and logged by name.
+func TestTokenFileDirectoryConfined(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "tokens")
+	writeFile(t, filepath.Join(dir, "ok.conf"), "inside: h:1\n")
+	writeFile(t, filepath.Join(base, "outside.conf"), "outside: h:2\n")
+	for name, target := range map[string]string{
+		"passwd":   "/etc/passwd",
+		"sibling":  filepath.Join(base, "outside.conf"),
+		"relative": "../outside.conf",
+		"inner":    "ok.conf",
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log, buf := testLogger()
+	p := mustNew(t, "TokenFile", dir, Options{Logger: log})
+	lookupOK(t, p, "inside", tcp("h:1"))
+	lookupErr(t, p, "outside", ErrNotFound)
+	lookupErr(t, p, "root", ErrNotFound)
+	out := buf.String()
+	for _, name := range []string{"passwd", "sibling", "relative"} {
+		if !strings.Contains(out, filepath.Join(dir, name)) {
+			t.Errorf("the link %s is not named in the log:\n%s", name, out)
+		}
+	}
+	if strings.Contains(out, "Syntax error") {
+		t.Errorf("a file outside the directory was parsed:\n%s", out)
 	}
 }
 

@@ -61,6 +61,11 @@ type Options struct {
 	// HTTPClient is used by BaseTokenAPI and JSONTokenApi. Nil means a
 	// client with a DefaultAPITimeout overall timeout.
 	HTTPClient *http.Client
+	// APIRedirectAnyHost lets BaseTokenAPI and JSONTokenApi follow
+	// redirects to other schemes, hosts and ports; by default only
+	// redirects to the template's origin are followed. Ignored when
+	// HTTPClient sets its own CheckRedirect.
+	APIRedirectAnyHost bool
 
 	// JWTLeeway is the clock skew allowed on JWT exp and nbf. Zero means
 	// DefaultJWTLeeway; a negative value means none.

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/websockify-go/websockify/auth"
@@ -213,8 +214,15 @@ func recorderFactory(base string, log *slog.Logger) (func(*gateway.ConnInfo) (ga
 	if err != nil {
 		return nil, fmt.Errorf("--record: %w", err)
 	}
+	// A recording that fails midway (a full disk) is reported once, with a
+	// count; the session goes on (see the README's security notes).
+	var failed atomic.Uint64
 	return func(info *gateway.ConnInfo) (gateway.Recorder, error) {
-		r, err := record.Open(abs, info.ID)
+		client := info.RemoteAddr
+		r, err := record.Open(abs, info.ID, record.Options{OnError: func(err error) {
+			log.Error("recording failed; the session goes on unrecorded from here", "client", client,
+				"err", err, "failed_recordings", failed.Add(1))
+		}})
 		if err != nil {
 			return nil, err
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/websockify-go/websockify/listen"
 	"github.com/websockify-go/websockify/logging"
 	"github.com/websockify-go/websockify/options"
+	"github.com/websockify-go/websockify/tokens"
 	"github.com/websockify-go/websockify/webui"
 )
 
@@ -53,6 +54,9 @@ func serve(ctx context.Context, cfg *options.Config) (err error) {
 		return err
 	}
 	defer logCloser.Close()
+	// The standard library's log package (anything a library prints with
+	// it) goes through the same handler: one format on every sink.
+	slog.SetDefault(log)
 	for _, w := range cfg.Warnings {
 		log.Warn(w)
 	}
@@ -64,17 +68,26 @@ func serve(ctx context.Context, cfg *options.Config) (err error) {
 	defer cleanup()
 
 	ln := inherited
+	removeSocket := func() error { return nil }
 	if ln == nil {
-		if ln, err = openListener(ctx, cfg); err != nil {
+		if ln, removeSocket, err = openListener(ctx, cfg); err != nil {
 			return err
 		}
 	}
-	defer ln.Close()
+	detached := false
+	defer func() {
+		ln.Close()
+		if !detached { // the daemon child serves the socket file now
+			removeSocket()
+		}
+	}()
 	if !child {
 		banner(log, cfg, ln, srv)
 	}
 	if cfg.Daemon && !child {
-		return daemon.Detach(ln, daemon.Options{})
+		err := daemon.Detach(ln, daemon.Options{})
+		detached = err == nil
+		return err
 	}
 	if cfg.PIDFile != "" {
 		remove, err := daemon.WritePIDFile(cfg.PIDFile)
@@ -152,6 +165,9 @@ func buildServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (sr
 		return nil, nil, cleanup, err
 	}
 	srv.Target = withTargetTLS(base, target(cfg))
+	if _, err := tokens.LoadRedactKey(os.Getenv); err != nil {
+		return nil, nil, cleanup, err
+	}
 	rt, err := newRouter(routeConfig{
 		TokenPlugin: cfg.TokenPlugin, TokenSource: cfg.TokenSource, HostToken: cfg.HostToken,
 		TokenCookie: cfg.TokenCookie, TokenPath: cfg.TokenPath, JWTRequireExp: cfg.JWTRequireExp,
@@ -346,15 +362,23 @@ func ignoreStopped(err error) error {
 	return err
 }
 
-func openListener(ctx context.Context, cfg *options.Config) (net.Listener, error) {
+// openListener opens the listening socket; remove deletes a Unix socket's
+// file if it is still ours (a no-op for the others).
+func openListener(ctx context.Context, cfg *options.Config) (ln net.Listener, remove func() error, err error) {
+	none := func() error { return nil }
 	switch {
 	case cfg.Inetd:
-		return listen.Inetd()
+		ln, err = listen.Inetd()
+		return ln, none, err
 	case cfg.UnixListen != "":
-		return listen.Unix(cfg.UnixListen, cfg.UnixMode)
+		ul, remove, err := listen.Unix(cfg.UnixListen, cfg.UnixMode)
+		if err != nil {
+			return nil, nil, err
+		}
+		return ul, remove, nil
 	default:
-		ln, err := listen.TCP(ctx, cfg.Listen.Host, cfg.Listen.Port, cfg.PreferIPv6)
-		return ln, listenHint(err, cfg.Listen)
+		ln, err = listen.TCP(ctx, cfg.Listen.Host, cfg.Listen.Port, cfg.PreferIPv6)
+		return ln, none, listenHint(err, cfg.Listen)
 	}
 }
 
