@@ -3,14 +3,12 @@ package auth
 import (
 	"crypto/tls"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"slices"
 	"strings"
 
-	"github.com/websockify-go/websockify/plugins"
-	"github.com/websockify-go/websockify/tokens"
+	"github.com/websockify-go/websockify/internal/registry"
 )
 
 // Request is what a plugin may judge a connection by.
@@ -22,12 +20,13 @@ type Request struct {
 	// TLS is the state of the client's TLS connection; nil for plain
 	// connections. Client identity comes only from TLS.VerifiedChains.
 	TLS *tls.ConnectionState
-	// Target is where the request goes when the target is fixed (the
-	// command line). With token routing it is empty: authentication runs
-	// before the token is looked up, so that an unauthenticated client
-	// learns nothing about tokens (whether one exists, is refused or is
-	// malformed) from the answer.
-	Target tokens.Target
+	// TargetNetwork ("tcp" or "unix") and TargetAddress (host:port, or
+	// a socket's path) are where the request goes when the target is
+	// fixed (the command line). With token routing they are empty:
+	// authentication runs before the token is looked up, so that an
+	// unauthenticated client learns nothing about tokens (whether one
+	// exists, is refused or is malformed) from the answer.
+	TargetNetwork, TargetAddress string
 }
 
 // Plugin decides whether a request may proceed. Implementations are safe
@@ -60,17 +59,8 @@ func (e *Error) Error() string {
 
 // Options tune the plugins. The zero value is valid.
 type Options struct {
-	// Logger receives the plugins' log records. Nil means slog.Default().
-	Logger *slog.Logger
 	// Getenv reads EnvBasicAuth and EnvBasicAuthFile. Nil means os.Getenv.
 	Getenv func(string) string
-}
-
-func (o Options) logger() *slog.Logger {
-	if o.Logger != nil {
-		return o.Logger
-	}
-	return slog.Default()
 }
 
 func (o Options) getenv(k string) string {
@@ -80,21 +70,21 @@ func (o Options) getenv(k string) string {
 	return os.Getenv(k)
 }
 
-// registry maps the reference's class names to constructors.
-var registry = plugins.NewRegistry("auth", "websockify.auth_plugins.", map[string]plugins.Constructor[Plugin, Options]{
+// plugins maps the reference's class names to constructors.
+var plugins = registry.New("auth", "websockify.auth_plugins.", map[string]registry.Constructor[Plugin, Options]{
 	"BasicHTTPAuth":    newBasicHTTPAuth,
 	"ExpectOrigin":     newExpectOrigin,
 	"ClientCertCNAuth": newClientCertCNAuth,
 })
 
 // Names lists the plugin names New accepts, sorted.
-func Names() []string { return registry.Names() }
+func Names() []string { return plugins.Names() }
 
 // New creates the plugin named like the reference's class (BasicHTTPAuth,
 // or websockify.auth_plugins.BasicHTTPAuth) for source, the --auth-source
 // value. A source with which no request could ever pass is an error.
 func New(name, source string, o Options) (Plugin, error) {
-	return registry.New(name, source, o)
+	return plugins.New(name, source, o)
 }
 
 // NeedsClientCert reports whether p can only pass clients that present a

@@ -38,3 +38,6 @@ func ParseRelay(s string) (Relay, error) {
 	}
 	return RelayAuto, fmt.Errorf("unknown relay %q (auto, epoll or goroutines)", s)
 }
+
+// Relays lists the values ParseRelay takes.
+func Relays() []string { return relayNames[:] }

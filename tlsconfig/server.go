@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/websockify-go/websockify/filestamp"
+	"github.com/websockify-go/websockify/internal/filestamp"
 )
 
 // DefaultCheckInterval is how often, at most, a Reloader looks at its files.

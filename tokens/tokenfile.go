@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/websockify-go/websockify/filestamp"
+	"github.com/websockify-go/websockify/internal/filestamp"
 )
 
 // tokenFile is ReadOnlyTokenFile (reload false: loaded once, at startup)

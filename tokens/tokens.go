@@ -8,7 +8,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/websockify-go/websockify/plugins"
+	"github.com/websockify-go/websockify/internal/registry"
 )
 
 // Target is where a token leads: a TCP address or a Unix socket.
@@ -117,8 +117,8 @@ func (o Options) jwtLeeway() time.Duration {
 	return o.JWTLeeway
 }
 
-// registry maps the reference's class names to constructors.
-var registry = plugins.NewRegistry("token", "websockify.token_plugins.", map[string]plugins.Constructor[Plugin, Options]{
+// plugins maps the reference's class names to constructors.
+var plugins = registry.New("token", "websockify.token_plugins.", map[string]registry.Constructor[Plugin, Options]{
 	"ReadOnlyTokenFile":         newReadOnlyTokenFile,
 	"TokenFile":                 newTokenFile,
 	"TokenFileName":             newTokenFileName,
@@ -130,7 +130,7 @@ var registry = plugins.NewRegistry("token", "websockify.token_plugins.", map[str
 })
 
 // Names lists the plugin names New accepts, sorted.
-func Names() []string { return registry.Names() }
+func Names() []string { return plugins.Names() }
 
 // New creates the plugin named like the reference's class (TokenFile, or
 // websockify.token_plugins.TokenFile) for source, the --token-source value.
@@ -139,5 +139,5 @@ func Names() []string { return registry.Names() }
 // reported here, at startup. Plugins holding resources (TokenRedis)
 // implement io.Closer.
 func New(name, source string, o Options) (Plugin, error) {
-	return registry.New(name, source, o)
+	return plugins.New(name, source, o)
 }

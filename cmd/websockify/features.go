@@ -22,8 +22,8 @@ import (
 
 	"github.com/websockify-go/websockify/auth"
 	"github.com/websockify-go/websockify/gateway"
-	"github.com/websockify-go/websockify/logging"
-	"github.com/websockify-go/websockify/record"
+	"github.com/websockify-go/websockify/internal/logging"
+	"github.com/websockify-go/websockify/internal/record"
 	"github.com/websockify-go/websockify/tlsconfig"
 	"github.com/websockify-go/websockify/web"
 )

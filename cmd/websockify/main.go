@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/websockify-go/websockify/options"
+	"github.com/websockify-go/websockify/internal/cmdline"
 )
 
 // version is set at build time with -ldflags "-X main.version=...", from
@@ -25,13 +25,13 @@ func main() {
 // in --wrap-mode=exit, and 1 for every other failure.
 func run(argv []string) int {
 	if len(argv) > 1 && argv[1] == "probe" {
-		pr, err := options.ParseProbe(argv[2:], os.Stdout)
+		pr, err := cmdline.ParseProbe(argv[2:], os.Stdout)
 		if err == nil {
 			err = runProbe(pr)
 		}
 		return exitCode(err)
 	}
-	cfg, rb, err := options.Parse(argv, versionString(), os.Stdout)
+	cfg, rb, err := cmdline.Parse(argv, versionString(), os.Stdout)
 	if err == nil {
 		if rb != nil {
 			err = runRebind(rb)
@@ -43,10 +43,10 @@ func run(argv []string) int {
 }
 
 func exitCode(err error) int {
-	if err == nil || errors.Is(err, options.ErrHelp) {
+	if err == nil || errors.Is(err, cmdline.ErrHelp) {
 		return 0
 	}
-	var ue *options.UsageError
+	var ue *cmdline.UsageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(os.Stderr, "websockify: error: %v\nTry 'websockify --help' for the usage.\n", err)
 		return 2

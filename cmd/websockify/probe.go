@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/websockify-go/websockify/options"
-	"github.com/websockify-go/websockify/probe"
+	"github.com/websockify-go/websockify/internal/cmdline"
+	"github.com/websockify-go/websockify/internal/probe"
 )
 
 // runProbe is "websockify probe URL ...": exit 0 when the WebSocket opened
 // and the expected answer came, else 1 with the reason on stderr.
-func runProbe(pr *options.Probe) error {
+func runProbe(pr *cmdline.Probe) error {
 	res, err := probe.Run(context.Background(), probe.Options{
 		URL: pr.URL, Send: pr.Send, Expect: pr.Expect, Timeout: pr.Timeout,
 		Insecure: pr.Insecure, CAFile: pr.CAFile, Origin: pr.Origin,

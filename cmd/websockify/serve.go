@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/websockify-go/websockify/auth"
-	"github.com/websockify-go/websockify/daemon"
 	"github.com/websockify-go/websockify/gateway"
-	"github.com/websockify-go/websockify/listen"
-	"github.com/websockify-go/websockify/logging"
-	"github.com/websockify-go/websockify/options"
+	"github.com/websockify-go/websockify/internal/cmdline"
+	"github.com/websockify-go/websockify/internal/daemon"
+	"github.com/websockify-go/websockify/internal/listen"
+	"github.com/websockify-go/websockify/internal/logging"
 	"github.com/websockify-go/websockify/tokens"
 	"github.com/websockify-go/websockify/webui"
 )
@@ -34,7 +34,7 @@ const daemonWrapWait = 25 * time.Second
 // serve runs the gateway for cfg until a signal, --timeout, --idle-timeout,
 // --run-once or the wrapped program ends it. With -D it returns in the
 // parent once the daemon child reports that it serves.
-func serve(ctx context.Context, cfg *options.Config) (err error) {
+func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 	inherited, notify, child := daemon.Child()
 	if child {
 		if inherited == nil {
@@ -114,7 +114,7 @@ func serve(ctx context.Context, cfg *options.Config) (err error) {
 
 // newServer builds the gateway from the options: target (or wrapped
 // program), TLS, web root, recording. cleanup releases what it opened.
-func newServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (*gateway.Server, *wrapped, func(), error) {
+func newServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (*gateway.Server, *wrapped, func(), error) {
 	srv, w, cleanup, err := buildServer(ctx, cfg, log)
 	if err != nil {
 		cleanup()
@@ -123,7 +123,7 @@ func newServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (*gat
 	return srv, w, cleanup, nil
 }
 
-func buildServer(ctx context.Context, cfg *options.Config, log *slog.Logger) (srv *gateway.Server, w *wrapped, cleanup func(), err error) {
+func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (srv *gateway.Server, w *wrapped, cleanup func(), err error) {
 	srv = &gateway.Server{
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		MaxHeaderBytes:   cfg.MaxHeaderBytes,
@@ -253,7 +253,7 @@ func tokenFile(src string) string {
 // ready, if not nil (a -D child), is called once serving has started: at
 // once without a wrapped program, else once the program listens, or with
 // the reason it does not within daemonWrapWait (runServer then stops).
-func runServer(ctx context.Context, cfg *options.Config, srv *gateway.Server, w *wrapped, ln net.Listener, log *slog.Logger, ready func(error)) error {
+func runServer(ctx context.Context, cfg *cmdline.Config, srv *gateway.Server, w *wrapped, ln net.Listener, log *slog.Logger, ready func(error)) error {
 	if cfg.Timeout > 0 {
 		t := time.AfterFunc(cfg.Timeout, func() {
 			log.Info("listener exit due to --timeout " + strconv.Itoa(int(cfg.Timeout/time.Second)))
@@ -364,7 +364,7 @@ func ignoreStopped(err error) error {
 
 // openListener opens the listening socket; remove deletes a Unix socket's
 // file if it is still ours (a no-op for the others).
-func openListener(ctx context.Context, cfg *options.Config) (ln net.Listener, remove func() error, err error) {
+func openListener(ctx context.Context, cfg *cmdline.Config) (ln net.Listener, remove func() error, err error) {
 	none := func() error { return nil }
 	switch {
 	case cfg.Inetd:
@@ -384,7 +384,7 @@ func openListener(ctx context.Context, cfg *options.Config) (ln net.Listener, re
 
 // listenHint rewrites the common bind failures as one short sentence that
 // names the address once and says what to do.
-func listenHint(err error, at options.HostPort) error {
+func listenHint(err error, at cmdline.HostPort) error {
 	if err == nil {
 		return nil
 	}
@@ -411,7 +411,7 @@ func executable() string {
 	return "websockify"
 }
 
-func target(cfg *options.Config) gateway.Endpoint {
+func target(cfg *cmdline.Config) gateway.Endpoint {
 	if cfg.UnixTarget != "" {
 		return gateway.Endpoint{Network: "unix", Address: cfg.UnixTarget}
 	}
@@ -419,7 +419,7 @@ func target(cfg *options.Config) gateway.Endpoint {
 }
 
 // banner logs the reference's startup summary.
-func banner(log *slog.Logger, cfg *options.Config, ln net.Listener, srv *gateway.Server) {
+func banner(log *slog.Logger, cfg *cmdline.Config, ln net.Listener, srv *gateway.Server) {
 	log.Info("WebSocket server settings:")
 	src := ""
 	switch {

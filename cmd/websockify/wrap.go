@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/websockify-go/websockify/gateway"
-	"github.com/websockify-go/websockify/options"
+	"github.com/websockify-go/websockify/internal/cmdline"
 	"github.com/websockify-go/websockify/rebind"
 	"github.com/websockify-go/websockify/supervisor"
 )
@@ -42,7 +42,7 @@ type wrapped struct {
 }
 
 // newWrapped prepares the wrapped program; it is started by start.
-func newWrapped(cfg *options.Config, log *slog.Logger) (*wrapped, error) {
+func newWrapped(cfg *cmdline.Config, log *slog.Logger) (*wrapped, error) {
 	mode, err := supervisor.ParseMode(cfg.WrapMode)
 	if err != nil {
 		return nil, err

@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 
 	"github.com/websockify-go/websockify/auth"
-	"github.com/websockify-go/websockify/options"
+	"github.com/websockify-go/websockify/internal/cmdline"
 	"github.com/websockify-go/websockify/tokens"
 )
 
@@ -33,13 +33,13 @@ func run(version, date, out string) error {
 	if version == "" || date == "" {
 		return fmt.Errorf("-version and -date are required")
 	}
-	ch := options.Choices{TokenPlugins: tokens.Names(), AuthPlugins: auth.Names()}
+	ch := cmdline.Choices{TokenPlugins: tokens.Names(), AuthPlugins: auth.Names()}
 	files := map[string][]byte{
-		"websockify.1": options.ManPage(options.ManInfo{Version: version, Date: date, Choices: ch}),
+		"websockify.1": cmdline.ManPage(cmdline.ManInfo{Version: version, Date: date, Choices: ch}),
 	}
 	names := map[string]string{"bash": "websockify.bash", "zsh": "_websockify", "fish": "websockify.fish"}
-	for _, sh := range options.Shells {
-		s, err := options.Completion(sh, ch)
+	for _, sh := range cmdline.Shells {
+		s, err := cmdline.Completion(sh, ch)
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package options
+package cmdline
 
 import "github.com/urfave/cli/v2"
 

@@ -1,6 +1,9 @@
-package options
+package cmdline
 
-import "github.com/urfave/cli/v2"
+import (
+	"github.com/urfave/cli/v2"
+	"github.com/websockify-go/websockify/gateway"
+)
 
 // appUsage is the one-line summary of --help and of the man page's NAME.
 const appUsage = "WebSocket to TCP gateway, compatible with websockify"
@@ -25,6 +28,7 @@ var valueChoices = map[string][]string{
 	flagWrapMode:   {"exit", "ignore", "respawn"},
 	flagSSLVersion: {"default", "tlsv1_1", "tlsv1_2", "tlsv1_3"},
 	flagLogFormat:  {"plain", "json"},
+	flagRelay:      gateway.Relays(),
 }
 
 // choices returns the values that option name takes, nil for free-form.

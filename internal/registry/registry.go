@@ -1,4 +1,4 @@
-package plugins
+package registry
 
 import (
 	"fmt"
@@ -12,18 +12,18 @@ import (
 type Constructor[T, O any] func(source string, o O) (T, error)
 
 // Registry maps plugin class names to constructors. Build one with
-// NewRegistry; it is read-only afterwards and safe for concurrent use.
+// New; it is read-only afterwards and safe for concurrent use.
 type Registry[T, O any] struct {
 	kind   string // what the plugins are, for errors: "auth", "token"
 	prefix string // the reference's module path, with the trailing dot
 	ctors  map[string]Constructor[T, O]
 }
 
-// NewRegistry returns a registry of ctors, keyed by short class name.
+// New returns a registry of ctors, keyed by short class name.
 // kind names the plugins in errors ("unknown <kind> plugin"); prefix is
 // the module path the reference writes before a class name in full, such
 // as "websockify.auth_plugins.".
-func NewRegistry[T, O any](kind, prefix string, ctors map[string]Constructor[T, O]) *Registry[T, O] {
+func New[T, O any](kind, prefix string, ctors map[string]Constructor[T, O]) *Registry[T, O] {
 	return &Registry[T, O]{kind: kind, prefix: prefix, ctors: maps.Clone(ctors)}
 }
 

@@ -1,4 +1,4 @@
-package plugins
+package registry
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 type opts struct{ suffix string }
 
 func testRegistry() *Registry[string, opts] {
-	return NewRegistry("test", "pkg.test_plugins.", map[string]Constructor[string, opts]{
+	return New("test", "pkg.test_plugins.", map[string]Constructor[string, opts]{
 		"Echo": func(source string, o opts) (string, error) { return source + o.suffix, nil },
 		"Fail": func(string, opts) (string, error) { return "", errors.New("no source") },
 	})
