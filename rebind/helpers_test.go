@@ -19,18 +19,22 @@ import (
 	"time"
 )
 
-// buildListener compiles tests/testdata/listener.c into a temporary
-// directory; the test is skipped when there is no C compiler.
-func buildListener(t *testing.T) string {
+// buildListener compiles tests/testdata/listener.c, with extra cc flags
+// (such as -static), into a temporary directory; the test is skipped when
+// there is no C compiler, or when it cannot build with those flags.
+func buildListener(t *testing.T, flags ...string) string {
 	t.Helper()
 	cc, err := exec.LookPath("cc")
 	if err != nil {
 		t.Skip("no C compiler (cc) in PATH")
 	}
 	bin := filepath.Join(t.TempDir(), "listener")
-	out, err := exec.Command(cc, "-std=c99", "-O1", "-Wall", "-Wextra", "-Werror",
-		"-o", bin, filepath.Join("..", "tests", "testdata", "listener.c")).CombinedOutput()
-	if err != nil {
+	args := append([]string{"-std=c99", "-O1", "-Wall", "-Wextra", "-Werror", "-o", bin}, flags...)
+	args = append(args, filepath.Join("..", "tests", "testdata", "listener.c"))
+	if out, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
+		if len(flags) > 0 {
+			t.Skipf("cc %v failed (toolchain lacks support?): %v\n%s", flags, err, out)
+		}
 		t.Fatalf("cc listener.c: %v\n%s", err, out)
 	}
 	return bin

@@ -39,8 +39,8 @@
 //     since a probe would open a session in a VNC server or telnetd. When
 //     found it logs "wrapped program is listening on ADDR", updates
 //     [Process.Addr] and calls [Process.OnReady].
-//   - When the environment preloads a library (rebind.so), Run first checks
-//     [CheckPreload] and logs one line if the program will ignore
+//   - Given a [Process.Check] (rebind.CheckPreload), Run first asks it
+//     whether the program will take its LD_PRELOAD, and logs one line if it will ignore
 //     LD_PRELOAD (static, Go, setuid/setgid or file-capability, other ELF
 //     class or libc). If the program is not listening after ReadyTimeout,
 //     or exits before it listened, the log line says so and what was seen:

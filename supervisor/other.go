@@ -17,5 +17,3 @@ func (p *Process) Run(ctx context.Context) error {
 
 // Signal is only implemented on Linux.
 func (p *Process) Signal(os.Signal) error { return ErrNotRunning }
-
-func hasFileCaps(string) bool { return false }

@@ -10,15 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
-
-// hasFileCaps reports whether the file at path carries file capabilities.
-func hasFileCaps(path string) bool {
-	n, err := unix.Getxattr(path, "security.capability", nil)
-	return err == nil && n > 0
-}
 
 // procInfo is one line of /proc/PID/stat, reduced to what we use.
 type procInfo struct {

@@ -46,6 +46,11 @@ type Process struct {
 	//	func(port int) []string { return rebind.Env(os.Environ(), lib, 5900, port) }
 	// It is called before every start, with a new port after a collision.
 	Environ func(port int) []string
+	// Check, if set, says before the first start why the program will not
+	// take its environment's LD_PRELOAD (rebind.CheckPreload), so that a
+	// program that is never ready is reported with the reason; nil skips
+	// the check.
+	Check func(path string, env []string) error
 	// Mode is what to do when the program exits; the zero value is
 	// ModeExit.
 	Mode Mode

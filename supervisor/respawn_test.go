@@ -4,6 +4,7 @@ package supervisor
 
 import (
 	"fmt"
+	"github.com/websockify-go/websockify/rebind"
 	"net"
 	"os"
 	"regexp"
@@ -119,6 +120,7 @@ func TestRespawnNeverReadyIsLoud(t *testing.T) {
 			return append(os.Environ(), marker, "LD_PRELOAD="+lib,
 				"REBIND_OLD_PORT="+itoa(oldPort), "REBIND_NEW_PORT="+itoa(port))
 		},
+		Check: rebind.CheckPreload,
 		Mode:  ModeRespawn,
 		Grace: time.Second,
 	}

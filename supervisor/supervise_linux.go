@@ -38,7 +38,7 @@ type supervision struct {
 	self  int
 
 	port       int
-	preloadErr error // CheckPreload's verdict at the first start
+	preloadErr error // Check's verdict at the first start
 	cur        *instance
 	starts     int
 	goneLogged bool
@@ -188,8 +188,8 @@ func (s *supervision) start() error {
 	} else if env == nil {
 		env = os.Environ()
 	}
-	if s.starts == 0 {
-		if s.preloadErr = CheckPreload(s.path, env); s.preloadErr != nil {
+	if s.starts == 0 && s.p.Check != nil {
+		if s.preloadErr = s.p.Check(s.path, env); s.preloadErr != nil {
 			s.log.Warn("wrapped program cannot be moved to " + s.target() + ": " + s.preloadErr.Error())
 		}
 	}

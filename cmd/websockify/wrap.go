@@ -81,6 +81,7 @@ func newWrapped(cfg *cmdline.Config, log *slog.Logger) (*wrapped, error) {
 		Environ: func(port int) []string {
 			return rebind.Env(os.Environ(), lib, cfg.Listen.Port, port)
 		},
+		Check:       rebind.CheckPreload,
 		Mode:        mode,
 		Grace:       cfg.WrapGrace,
 		WrappedPort: cfg.Listen.Port,

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package rebind
+
+func hasFileCaps(string) bool { return false }
