@@ -2,6 +2,7 @@ package tlsconfig
 
 import (
 	"fmt"
+	"go.uber.org/goleak"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,7 +40,16 @@ func TestMain(m *testing.M) {
 			}
 			testPKI = p
 		}
-		return m.Run()
+		code := m.Run()
+		if code == 0 {
+			// As goleak.VerifyTestMain: no goroutine outlives the tests
+			// (the certificate reloader's watchers above all).
+			if err := goleak.Find(); err != nil {
+				fmt.Fprintln(os.Stderr, "goleak:", err)
+				return 1
+			}
+		}
+		return code
 	}()
 	os.Exit(code)
 }
