@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/websockify-go/websockify/internal/route"
 	"log/slog"
 	"net"
 	"os"
@@ -168,7 +169,7 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 	if _, err := tokens.LoadRedactKey(os.Getenv); err != nil {
 		return nil, nil, cleanup, err
 	}
-	rt, err := newRouter(routeConfig{
+	rt, err := route.New(route.Config{
 		TokenPlugin: cfg.TokenPlugin, TokenSource: cfg.TokenSource, HostToken: cfg.HostToken,
 		TokenCookie: cfg.TokenCookie, TokenPath: cfg.TokenPath, JWTRequireExp: cfg.JWTRequireExp,
 		AuthPlugin: cfg.AuthPlugin, AuthSource: cfg.AuthSource,

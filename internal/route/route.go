@@ -1,4 +1,10 @@
-package main
+// Package route adapts the token and auth plugins to the gateway's hooks,
+// and holds the policy that turns their verdicts into HTTP answers before
+// the upgrade: a missing token is 400, an unknown one 404, a refused one
+// 403, a failing backend 503; an auth plugin's refusal keeps its status
+// (401 or 403) and headers, and any other error of it is 403. Tokens reach
+// the log only through tokens.Redact.
+package route
 
 import (
 	"context"
@@ -18,8 +24,8 @@ import (
 // lookupTimeout bounds one token lookup, whatever the plugin's own limits.
 const lookupTimeout = 10 * time.Second
 
-// routeConfig is what the token and auth plugins take from the options.
-type routeConfig struct {
+// Config is what the token and auth plugins take from the options.
+type Config struct {
 	TokenPlugin   string // --token-plugin (or TokenFile for --target-config); empty: no token routing
 	TokenSource   string // --token-source (the absolute --target-config path)
 	HostToken     bool   // --host-token
@@ -36,10 +42,10 @@ type routeConfig struct {
 	Logger    *slog.Logger
 }
 
-// router adapts the token and auth plugins to the gateway's hooks:
+// Router adapts the token and auth plugins to the gateway's hooks:
 // srv.Route = r.Route (when Tokens is set), srv.Authorize = r.Authorize
 // (when Auth is set), and r.Auth for --web-auth.
-type router struct {
+type Router struct {
 	Tokens tokens.Plugin // nil without --token-plugin
 	Auth   auth.Plugin   // nil without --auth-plugin
 	// Label names the targets in the startup banner: "targets generated
@@ -51,14 +57,14 @@ type router struct {
 	log       *slog.Logger
 }
 
-// newRouter creates the plugins (errors here are startup errors) and
-// refuses combinations that could not take effect.
-func newRouter(rc routeConfig) (*router, error) {
+// New creates the plugins (errors here are startup errors) and refuses
+// combinations that could not take effect.
+func New(rc Config) (*Router, error) {
 	log := rc.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &router{
+	r := &Router{
 		src:       tokens.Sources{Host: rc.HostToken, Cookie: rc.TokenCookie, Path: rc.TokenPath},
 		targetTLS: rc.TargetTLS,
 		log:       log,
@@ -98,7 +104,7 @@ func newRouter(rc routeConfig) (*router, error) {
 // Route resolves the request's token to its target. A missing token is
 // 400, an unknown one 404, a refused one 403 and a failed lookup 503; the
 // log names the token only through tokens.Redact.
-func (r *router) Route(req *http.Request) (gateway.Endpoint, error) {
+func (r *Router) Route(req *http.Request) (gateway.Endpoint, error) {
 	tok, ok := tokens.FromRequest(req, r.src)
 	if !ok {
 		return gateway.Endpoint{}, &gateway.HTTPError{
@@ -124,7 +130,7 @@ func (r *router) Route(req *http.Request) (gateway.Endpoint, error) {
 
 // Authorize runs the auth plugin on a WebSocket request, with the SSL_*
 // headers removed and the TLS state of the connection.
-func (r *router) Authorize(req *http.Request, info *gateway.ConnInfo) error {
+func (r *Router) Authorize(req *http.Request, info *gateway.ConnInfo) error {
 	h := req.Header.Clone()
 	if removed := auth.SanitizeHeader(h); len(removed) > 0 {
 		r.log.Debug("ignoring client-sent headers", "headers", removed)
@@ -143,7 +149,7 @@ func (r *router) Authorize(req *http.Request, info *gateway.ConnInfo) error {
 }
 
 // Close releases the token plugin's resources (TokenRedis's pool).
-func (r *router) Close() error {
+func (r *Router) Close() error {
 	if c, ok := r.Tokens.(io.Closer); ok {
 		return c.Close()
 	}
