@@ -124,18 +124,7 @@ func TestFreshCloneBuilds(t *testing.T) {
 	bin := filepath.Join(clone, "websockify-go-build")
 	gocmd("build", "-o", bin, "./cmd/websockify")
 
-	listener := listenerBin(t, false)
-	port := freePort(t)
-	cmd := exec.Command(bin, fmt.Sprintf("127.0.0.1:%d", port), "--", listener, "v4", strconv.Itoa(port))
-	cmd.Env = append(os.Environ(), "WEBSOCKIFY_REBIND_SO=")
-	out := newSyncBuffer()
-	cmd.Stderr = out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() })
-	out.waitFor(t, reMust(`wrapped program is listening on`), 20*time.Second)
-	wsExpect(t, fmt.Sprintf("127.0.0.1:%d", port), reMust(`listener\n`))
+	wrapsListener(t, bin, clone)
 }
 
 // TestMakeInstall: make install honours PREFIX and DESTDIR.

@@ -67,7 +67,8 @@ func TestProbeFailures(t *testing.T) {
 		{"insecure", 0, `received "tls"`, []string{"-k", "--send", "tls", "--expect", "tls", "wss://" + secure.addr + "/"}},
 		{"cafile", 0, "ok: wss://", []string{"--cafile", caCrt, "wss://" + signed.addr + "/"}},
 		{"bad scheme", 1, "must be ws:// or wss://", []string{"http://" + plain.addr}},
-		{"no URL", 2, "probe needs exactly one URL", nil},
+		{"no URL", 2, "probe needs exactly one URL (ws://HOST:PORT/PATH or wss://...)\nTry 'websockify probe --help'", nil},
+		{"bad option", 2, "flag provided but not defined: -sned", []string{"--sned", "x", "ws://" + plain.addr}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, stdout, stderr := runCLI(t, wsBinary, append([]string{"probe"}, tc.args...)...)

@@ -385,9 +385,17 @@ func TestWrapCopiedBinaryAlone(t *testing.T) {
 	if err := os.WriteFile(alone, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	bin := listenerBin(t, false)
+	wrapsListener(t, alone, dir)
+}
+
+// wrapsListener runs the websockify binary bin (in dir, without
+// $WEBSOCKIFY_REBIND_SO, so with its embedded shim) wrapping the test
+// listener, and checks that a WebSocket client reaches it.
+func wrapsListener(t *testing.T, bin, dir string) {
+	t.Helper()
+	listener := listenerBin(t, false)
 	port := freePort(t)
-	cmd := exec.Command(alone, fmt.Sprintf("127.0.0.1:%d", port), "--", bin, "v4", strconv.Itoa(port))
+	cmd := exec.Command(bin, fmt.Sprintf("127.0.0.1:%d", port), "--", listener, "v4", strconv.Itoa(port))
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "WEBSOCKIFY_REBIND_SO=")
 	out := newSyncBuffer()

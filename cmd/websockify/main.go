@@ -26,6 +26,11 @@ func main() {
 func run(argv []string) int {
 	if len(argv) > 1 && argv[1] == "probe" {
 		pr, err := cmdline.ParseProbe(argv[2:], os.Stdout)
+		var ue *cmdline.UsageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(os.Stderr, "websockify: error: %v\nTry 'websockify probe --help' for the usage.\n", err)
+			return 2
+		}
 		if err == nil {
 			err = runProbe(pr)
 		}

@@ -52,7 +52,7 @@ func ParseProbe(args []string, out io.Writer) (*Probe, error) {
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				return usageErrorf("probe needs exactly one URL (ws://HOST:PORT/PATH or wss://...)\nUsage: %s", ProbeUsage)
+				return usageErrorf("probe needs exactly one URL (ws://HOST:PORT/PATH or wss://...)")
 			}
 			secs := c.Float64("timeout")
 			if secs <= 0 {
