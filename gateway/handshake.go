@@ -84,11 +84,29 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 		return
 	}
 	info := &ConnInfo{ID: id, RemoteAddr: raw.RemoteAddr().String(), TLS: tlsState}
+	req, ok := s.readUpgradeRequest(raw, c, cr, br, info, log)
+	if !ok {
+		return
+	}
+	proto, ok := s.upgrade(c, br, req, info, log)
+	if !ok {
+		return
+	}
+	// Past the upgrade: lift the header cap and the handshake deadline,
+	// and no longer count as pending.
+	s.pendingDone(raw)
+	cr.n = -1
+	raw.SetDeadline(time.Time{})
 
-	var req *http.Request
+	ss = s.startSession(raw, c, br, proto, req, info, log)
+}
+
+// readUpgradeRequest reads requests until a WebSocket upgrade, answering
+// the others (keep-alive: each gets a fresh deadline and header cap). false
+// means the connection is done.
+func (s *Server) readUpgradeRequest(raw, c net.Conn, cr *capReader, br *bufio.Reader, info *ConnInfo, log *slog.Logger) (*http.Request, bool) {
 	for {
-		var err error
-		req, err = readRequest(br)
+		req, err := readRequest(br)
 		if err != nil {
 			if cr.n == 0 {
 				// The cap cut the request; the parser may report that as a
@@ -96,37 +114,41 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 				err = errHeaderTooLarge
 			}
 			s.rejectBadRequest(c, log, err)
-			return
+			return nil, false
 		}
 		req.RemoteAddr = info.RemoteAddr
-		req.TLS = tlsState
+		req.TLS = info.TLS
 		req = req.WithContext(context.WithValue(req.Context(), connInfoKey{}, info))
 		if isUpgrade(req) {
-			break
+			return req, true
 		}
 		if !s.serveHTTP(c, req, log) || s.RunOnce {
-			return
+			return nil, false
 		}
-		// Keep-alive: the next request gets a fresh deadline and cap. A
-		// WebSocket upgrade may follow on the same connection.
+		// A WebSocket upgrade may follow on the same connection.
 		cr.n = s.maxHeaderBytes()
 		raw.SetDeadline(time.Now().Add(s.handshakeTimeout()))
 	}
+}
+
+// upgrade checks a WebSocket request, admits it (authorize, route) and
+// answers 101 with the chosen subprotocol, or refuses it with its HTTP
+// status (false).
+func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *ConnInfo, log *slog.Logger) (proto string, ok bool) {
 	if err := checkUpgrade(req); err != nil {
 		log.Info("handshake refused", "err", err)
 		writeHTTPError(c, req.Method, http.StatusBadRequest, "", nil)
-		return
+		return "", false
 	}
 	if !s.admit(c, req, info, log) {
-		return
+		return "", false
 	}
-
-	proto, ok := chooseProtocol(req.Header.Values("Sec-WebSocket-Protocol"))
+	proto, ok = chooseProtocol(req.Header.Values("Sec-WebSocket-Protocol"))
 	if !ok {
 		log.Warn("handshake refused: no supported subprotocol", "offered", req.Header.Values("Sec-WebSocket-Protocol"))
 		writeHTTPError(c, req.Method, http.StatusBadRequest,
 			"Client must support 'binary' or 'base64' protocol", nil)
-		return
+		return "", false
 	}
 	up := ws.HTTPUpgrader{
 		Protocol: func(p string) bool { return p == proto },
@@ -140,29 +162,30 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 	writerPool.Put(bw)
 	if err != nil {
 		log.Warn("handshake refused", "err", err)
-		return
+		return "", false
 	}
-	// Past the upgrade: lift the header cap and the handshake deadline,
-	// and no longer count as pending.
-	s.pendingDone(raw)
-	cr.n = -1
-	raw.SetDeadline(time.Time{})
+	return proto, true
+}
 
-	busy := newSession(s, c, br, proto, info.Target, log)
-	busy.raw = raw
-	if !s.addSession(busy) {
+// startSession runs an upgraded connection's session, or hands it to an
+// event loop. It returns nil when no session started (--run-once's second
+// client), and the connection is then the caller's to end.
+func (s *Server) startSession(raw, c net.Conn, br *bufio.Reader, proto string, req *http.Request, info *ConnInfo, log *slog.Logger) *session {
+	ss := newSession(s, c, br, proto, info.Target, log)
+	ss.raw = raw
+	if !s.addSession(ss) {
 		// --run-once: a second session raced the first one in.
-		busy.closeWith(statusTryAgainLater, "Server is busy")
-		busy.lingerClient()
-		return
+		ss.closeWith(statusTryAgainLater, "Server is busy")
+		ss.lingerClient()
+		return nil
 	}
-	ss = busy // from here on, ss.finish ends the connection
-	// The path only, never the query, and nothing when a Route is set:
-	// either may carry a token, which must not reach the logs.
+	// From here on, ss.finish ends the connection. The path only, never
+	// the query, and nothing when a Route is set: either may carry a
+	// token, which must not reach the logs.
 	if req.URL.Path != "/" && s.Route == nil {
 		log = log.With("path", req.URL.Path)
 	}
-	if tlsState != nil {
+	if info.TLS != nil {
 		log.Info("SSL/TLS (wss://) WebSocket connection")
 	} else {
 		log.Info("Plain non-SSL (ws://) WebSocket connection")
@@ -175,13 +198,14 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 			ss.closeWith(ws.StatusInternalServerError, "Recording failed")
 			ss.lingerClient()
 			ss.finish()
-			return
+			return ss
 		}
 		ss.rec = rec
 	}
 	if !ss.run() {
 		ss.finish()
 	}
+	return ss
 }
 
 // admit authorizes and routes a WebSocket request before the upgrade,
