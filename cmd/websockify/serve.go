@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"github.com/websockify-go/websockify/internal/route"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -145,23 +147,7 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 	if cfg.Traffic {
 		srv.Traffic = os.Stdout
 	}
-	ts := tlsSettings{
-		Cert: cfg.Cert, CertExplicit: cfg.CertExplicit, Key: cfg.Key,
-		KeyPassword: cfg.KeyPassword, KeyPassFile: cfg.KeyPasswordFile,
-		SSLOnly: cfg.SSLOnly, VerifyClient: cfg.VerifyClient, CAFile: cfg.CAFile,
-		SSLVersion: cfg.SSLVersion, SSLCiphers: cfg.SSLCiphers,
-		SSLTarget: cfg.SSLTarget, SSLTargetCAFile: cfg.SSLTargetCAFile, SSLTargetInsecure: cfg.SSLTargetInsecure,
-	}
-	rl, err := serverTLS(ts, log)
-	if err != nil {
-		return nil, nil, cleanup, err
-	}
-	if rl != nil {
-		srv.TLS = rl.Config()
-		srv.SSLOnly = cfg.SSLOnly
-		reloadOnHangup(ctx, rl, log)
-	}
-	base, err := targetTLS(ts, log)
+	serving, base, err := configureTLS(ctx, srv, cfg, log)
 	if err != nil {
 		return nil, nil, cleanup, err
 	}
@@ -173,7 +159,7 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 		TokenPlugin: cfg.TokenPlugin, TokenSource: cfg.TokenSource, HostToken: cfg.HostToken,
 		TokenCookie: cfg.TokenCookie, TokenPath: cfg.TokenPath, JWTRequireExp: cfg.JWTRequireExp,
 		AuthPlugin: cfg.AuthPlugin, AuthSource: cfg.AuthSource,
-		VerifyClient: cfg.VerifyClient && rl != nil,
+		VerifyClient: cfg.VerifyClient && serving,
 		TargetTLS:    func(ep gateway.Endpoint) gateway.Endpoint { return withTargetTLS(base, ep) },
 		Logger:       log,
 	})
@@ -199,22 +185,11 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 	}
 
 	if cfg.Web != "" {
-		secrets := map[string]string{"TLS key": cfg.Key, "key password file": cfg.KeyPasswordFile}
-		if rl != nil {
-			secrets["TLS certificate"] = cfg.Cert
-		}
-		hide, err := hiddenInWebRoot(cfg.Web, secrets, log)
-		if err != nil {
-			return nil, nil, cleanup, err
-		}
-		if err := checkWebRoot(cfg.Web, map[string]string{"recordings": cfg.Record, "token source": tokenFile(cfg.TokenSource)}); err != nil {
-			return nil, nil, cleanup, err
-		}
 		var webAuth auth.Plugin
 		if cfg.WebAuth {
 			webAuth = rt.Auth
 		}
-		h, closeWeb, err := webHandler(cfg.Web, cfg.FileOnly, hide, webAuth, log)
+		h, closeWeb, err := webServer(cfg, serving, webAuth, log)
 		if err != nil {
 			return nil, nil, cleanup, err
 		}
@@ -230,6 +205,47 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 		}
 	}
 	return srv, w, cleanup, nil
+}
+
+// configureTLS sets up wss:// on srv (reloaded on SIGHUP) and returns
+// whether it serves TLS, and the TLS settings of targets for --ssl-target.
+func configureTLS(ctx context.Context, srv *gateway.Server, cfg *cmdline.Config, log *slog.Logger) (serving bool, targets *tls.Config, err error) {
+	ts := tlsSettings{
+		Cert: cfg.Cert, CertExplicit: cfg.CertExplicit, Key: cfg.Key,
+		KeyPassword: cfg.KeyPassword, KeyPassFile: cfg.KeyPasswordFile,
+		SSLOnly: cfg.SSLOnly, VerifyClient: cfg.VerifyClient, CAFile: cfg.CAFile,
+		SSLVersion: cfg.SSLVersion, SSLCiphers: cfg.SSLCiphers,
+		SSLTarget: cfg.SSLTarget, SSLTargetCAFile: cfg.SSLTargetCAFile, SSLTargetInsecure: cfg.SSLTargetInsecure,
+	}
+	rl, err := serverTLS(ts, log)
+	if err != nil {
+		return false, nil, err
+	}
+	if rl != nil {
+		srv.TLS = rl.Config()
+		srv.SSLOnly = cfg.SSLOnly
+		reloadOnHangup(ctx, rl, log)
+	}
+	targets, err = targetTLS(ts, log)
+	return rl != nil, targets, err
+}
+
+// webServer serves --web DIR, never serving the TLS key, certificate or
+// key password file that may lie in it, and refusing a root that holds the
+// recordings or the token source.
+func webServer(cfg *cmdline.Config, servingTLS bool, webAuth auth.Plugin, log *slog.Logger) (http.Handler, func() error, error) {
+	secrets := map[string]string{"TLS key": cfg.Key, "key password file": cfg.KeyPasswordFile}
+	if servingTLS {
+		secrets["TLS certificate"] = cfg.Cert
+	}
+	hide, err := hiddenInWebRoot(cfg.Web, secrets, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkWebRoot(cfg.Web, map[string]string{"recordings": cfg.Record, "token source": tokenFile(cfg.TokenSource)}); err != nil {
+		return nil, nil, err
+	}
+	return webHandler(cfg.Web, cfg.FileOnly, hide, webAuth, log)
 }
 
 // tokenFile is the token source when it names a file or directory (a
