@@ -213,7 +213,34 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 			return nil, fmt.Errorf("--%s is not supported yet", name)
 		}
 	}
-	cfg := &Config{
+	cfg := fromFlags(c, wrap)
+	if err := cfg.parseValues(c); err != nil {
+		return nil, err
+	}
+	if err := cfg.checkLimits(); err != nil {
+		return nil, err
+	}
+	if cfg.Inetd && cfg.UnixListen != "" {
+		return nil, usageErrorf("--inetd and --unix-listen cannot be used together")
+	}
+	if err := cfg.checkFeatures(); err != nil {
+		return nil, err
+	}
+	if err := cfg.absolutePaths(); err != nil {
+		return nil, err
+	}
+	if err := cfg.positionals(pos, hasWrap); err != nil {
+		return nil, err
+	}
+	if err := cfg.checkEffect(c.IsSet); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// fromFlags copies the options that need no parsing into a new Config.
+func fromFlags(c *cli.Context, wrap []string) *Config {
+	return &Config{
 		Verbose:          c.Bool(flagVerbose),
 		Traffic:          c.Bool(flagTraffic),
 		LogFile:          c.String(flagLogFile),
@@ -265,10 +292,16 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 		AuthPlugin:        c.String(flagAuthPlugin),
 		AuthSource:        c.String(flagAuthSource),
 	}
+}
+
+// parseValues reads the options whose values are parsed or checked on their
+// own: durations, the relay, the wrap mode, the socket mode, the deprecated
+// --target-config.
+func (cfg *Config) parseValues(c *cli.Context) error {
 	if tc := c.String(flagTargetConfig); tc != "" {
 		abs, err := filepath.Abs(tc)
 		if err != nil {
-			return nil, fmt.Errorf("--target-config: %w", err)
+			return fmt.Errorf("--target-config: %w", err)
 		}
 		cfg.TokenPlugin, cfg.TokenSource = "TokenFile", abs
 		cfg.Warnings = append(cfg.Warnings, "--target-config is deprecated: use --token-plugin TokenFile --token-source FILE")
@@ -279,40 +312,36 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 	}{{flagTimeout, &cfg.Timeout}, {flagIdleTimeout, &cfg.IdleTimeout}, {flagHeartbeat, &cfg.Heartbeat}} {
 		n := c.Int(d.name)
 		if n < 0 {
-			return nil, usageErrorf("--%s must not be negative", d.name)
+			return usageErrorf("--%s must not be negative", d.name)
 		}
 		*d.dst = time.Duration(n) * time.Second
 	}
 	relay, err := gateway.ParseRelay(c.String(flagRelay))
 	if err != nil {
-		return nil, usageErrorf("option --relay: %v", err)
+		return usageErrorf("option --relay: %v", err)
 	}
 	cfg.Relay = relay
 	if c.Bool(flagLibserver) {
 		cfg.Warnings = append(cfg.Warnings, "--libserver ignored: this implementation has a single engine")
 	}
-	if err := cfg.checkLimits(); err != nil {
-		return nil, err
-	}
 	switch cfg.WrapMode {
 	case "exit", "ignore", "respawn":
 	default:
-		return nil, usageErrorf("option --wrap-mode: invalid choice: %q (choose from 'exit', 'ignore', 'respawn')", cfg.WrapMode)
+		return usageErrorf("option --wrap-mode: invalid choice: %q (choose from 'exit', 'ignore', 'respawn')", cfg.WrapMode)
 	}
 	if c.IsSet(flagUnixListenMod) {
 		m, err := strconv.ParseUint(c.String(flagUnixListenMod), 8, 32)
 		if err != nil || m > 0o777 {
-			return nil, usageErrorf("Error parsing listen unix socket mode")
+			return usageErrorf("Error parsing listen unix socket mode")
 		}
 		cfg.UnixMode = os.FileMode(m)
 	}
-	if cfg.Inetd && cfg.UnixListen != "" {
-		return nil, usageErrorf("--inetd and --unix-listen cannot be used together")
-	}
-	if err := cfg.checkFeatures(); err != nil {
-		return nil, err
-	}
-	// Paths are made absolute now: a daemon changes directory to /.
+	return nil
+}
+
+// absolutePaths makes the paths of the options absolute: a daemon changes
+// directory to /.
+func (cfg *Config) absolutePaths() error {
 	for _, p := range []*string{&cfg.LogFile, &cfg.Cert, &cfg.Key, &cfg.KeyPasswordFile, &cfg.CAFile,
 		&cfg.SSLTargetCAFile, &cfg.Web, &cfg.Record, &cfg.PIDFile, &cfg.UnixListen, &cfg.UnixTarget} {
 		if *p == "" {
@@ -320,17 +349,11 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 		}
 		abs, err := filepath.Abs(*p)
 		if err != nil {
-			return nil, fmt.Errorf("path %s: %w", *p, err)
+			return fmt.Errorf("path %s: %w", *p, err)
 		}
 		*p = abs
 	}
-	if err := cfg.positionals(pos, hasWrap); err != nil {
-		return nil, err
-	}
-	if err := cfg.checkEffect(c.IsSet); err != nil {
-		return nil, err
-	}
-	return cfg, nil
+	return nil
 }
 
 // checkFeatures applies the reference's rules between options (§1.2) and
