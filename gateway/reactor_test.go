@@ -194,7 +194,8 @@ func TestLoopBulkTargetIntegrity(t *testing.T) {
 		}()
 		t.Cleanup(func() { ln.Close() })
 		addr := startServer(t, &Server{Relay: r, Target: Endpoint{Address: ln.Addr().String()}})
-		_, hbr, _ := dial(t, addr, "")
+		c, hbr, _ := dial(t, addr, "")
+		c.SetDeadline(time.Now().Add(2 * time.Minute)) // 24 MiB under -race on a loaded machine
 		// The first frame can come with the 101 response, into hbr.
 		br := bufio.NewReaderSize(hbr, 256<<10)
 		if got := readBulk(t, br, len(data)); !bytes.Equal(got, data) {
