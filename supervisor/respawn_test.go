@@ -75,8 +75,8 @@ func TestRespawnBackoff(t *testing.T) {
 	// The gaps between exits include the delay (and the start-up time).
 	for i, d := range []time.Duration{100, 200, 400, 400, 400} {
 		gap := exits[i+1].Sub(exits[i])
-		if d *= time.Millisecond; gap < d || gap > d+2*time.Second {
-			t.Errorf("gap %d: %v; want about %v", i, gap, d)
+		if d *= time.Millisecond; gap < d {
+			t.Errorf("gap %d: %v; want at least the %v delay", i, gap, d)
 		}
 	}
 	if n := strings.Count(logs, "; restarting"); n < 5 {
