@@ -66,9 +66,11 @@ $(BIN): $(GOFILES) go.mod go.sum $(SHIMS)
 install: $(BIN)
 	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/websockify
 
-# Everything CI runs: formatting, vet, unit tests with the race detector,
-# then the end-to-end suite against the real binary.
-test: fmt-check check-generated vet race allocs e2e e2e-goroutines
+# Everything CI runs: formatting, the committed shims, vet, staticcheck and
+# govulncheck, unit tests with the race detector, allocation counts,
+# then the end-to-end suite against the real binary, and its protocol
+# suites again on the goroutine relay.
+test: fmt-check check-generated vet lint race allocs e2e e2e-goroutines
 
 unit: deps
 	$(GO) test $(GOTESTFLAGS) -shuffle=on -timeout=10m $$($(GO) list ./... | grep -v /tests)

@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -106,7 +105,10 @@ func TestFreshCloneBuilds(t *testing.T) {
 		n++
 	}
 	t.Logf("%d committed files copied", n)
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go command on PATH: %v", err)
+	}
 	gocmd := func(args ...string) {
 		t.Helper()
 		cmd := exec.Command(goTool, args...)

@@ -91,8 +91,7 @@ func TestHardeningTokenAPIRedirects(t *testing.T) {
 	}))
 	t.Cleanup(other.Close)
 	otherLoopback := strings.Replace(other.URL, "127.0.0.1", "localhost", 1) // same port, another host name
-	var api *httptest.Server
-	api = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/same":
 			http.Redirect(w, r, "/final?"+r.URL.RawQuery, http.StatusFound)

@@ -80,7 +80,7 @@ func helper() int {
 }
 
 // detach runs Detach on the test binary in HELPER_MODE mode.
-func detach(t *testing.T, ln net.Listener, mode, pidFile string, timeout time.Duration) (error, string) {
+func detach(t *testing.T, ln net.Listener, mode, pidFile string, timeout time.Duration) (string, error) {
 	t.Helper()
 	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
 	if err != nil {
@@ -96,7 +96,7 @@ func detach(t *testing.T, ln net.Listener, mode, pidFile string, timeout time.Du
 	// The child's stderr is ours until it is ready; give late lines a moment.
 	time.Sleep(50 * time.Millisecond)
 	b, _ := os.ReadFile(stderr.Name())
-	return err, string(b)
+	return string(b), err
 }
 
 func TestDetach(t *testing.T) {
@@ -112,7 +112,7 @@ func TestDetach(t *testing.T) {
 				t.Fatal(err)
 			}
 			pidFile := filepath.Join(dir, "websockify.pid")
-			err, stderr := detach(t, ln, "ok", pidFile, 0)
+			stderr, err := detach(t, ln, "ok", pidFile, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -172,7 +172,7 @@ func TestDetachFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer ln.Close()
-			err, stderr := detach(t, ln, tc.mode, filepath.Join(t.TempDir(), "pid"), tc.timeout)
+			stderr, err := detach(t, ln, tc.mode, filepath.Join(t.TempDir(), "pid"), tc.timeout)
 			var se *StartError
 			if !errors.As(err, &se) {
 				t.Fatalf("got %v; want a StartError", err)
