@@ -116,34 +116,41 @@ func (g *goRelay) copyToTarget() {
 	}
 }
 
-// fromClient hands a read of client bytes to core, piece by piece, and
-// writes each payload piece to the target.
+// fromClient hands a read of client bytes to core, answers the control
+// frames among them, then writes their payload to the target at once, as
+// the epoll driver does: a pong goes out before anything the target answers
+// to the data around the ping. The payload pieces are gathered in place,
+// in order, each moving only towards the front of buf.
 func (g *goRelay) fromClient(buf []byte) {
 	c := &g.ss.core
+	start, end := -1, 0
 	g.mu.Lock()
 	c.Received(time.Now())
-	g.mu.Unlock()
-	for off := core.ClientHeadroom; off < len(buf); {
-		g.mu.Lock()
+	for off := core.ClientHeadroom; off < len(buf) && !c.ClientDone(); {
 		used, data := c.Client(buf, off)
-		done := c.ClientDone()
-		g.mu.Unlock()
 		off += used
-		if len(data) > 0 {
-			_, err := g.target.Write(data)
-			g.mu.Lock()
-			if err != nil {
-				c.TargetWriteFailed(err, time.Now())
-				done = true
-			} else {
-				c.TargetWrote()
-			}
-			g.mu.Unlock()
+		if len(data) == 0 {
+			continue
 		}
-		if done {
-			return
+		if start < 0 {
+			start = cap(buf) - cap(data)
+			end = start
 		}
+		end += copy(buf[end:], data)
 	}
+	g.mu.Unlock()
+	g.flushControl()
+	if start < 0 || end == start {
+		return
+	}
+	_, err := g.target.Write(buf[start:end])
+	g.mu.Lock()
+	if err != nil {
+		c.TargetWriteFailed(err, time.Now())
+	} else {
+		c.TargetWrote()
+	}
+	g.mu.Unlock()
 }
 
 // copyToClient reads the target and sends each read as one frame. Once
