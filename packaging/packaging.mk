@@ -15,13 +15,14 @@ COMMIT   := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(if $(findst
 # Release date and timestamps in the packages: the commit's, so that two
 # builds of one commit are identical.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+SOURCE_DATE_EPOCH := $(SOURCE_DATE_EPOCH)
 export SOURCE_DATE_EPOCH
 DATE     := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%F)
 
 VERSION_LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DIST     := dist
 DOCS     := $(DIST)/docs
-DEB_ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || go env GOARCH)
+DEB_ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
 RELEASE_ARCHES := amd64 arm64
 RELEASE_BINS   := $(RELEASE_ARCHES:%=$(DIST)/websockify_$(VERSION)_linux_%)
 RELEASE_DEBS   := $(RELEASE_ARCHES:%=$(DIST)/websockify-go_$(VERSION)_%.deb)
