@@ -2,6 +2,7 @@
 # and shell completions, Debian packages and release binaries.
 #
 #   make man completions   dist/docs/: websockify.1, websockify.bash, _websockify, websockify.fish
+#   make install           also installs those under $(PREFIX)/share (see the Makefile's install)
 #   make deb               dist/websockify-go_$(VERSION)_$(DEB_ARCH).deb for this machine (DEB_ARCH=arm64 for a Pi)
 #   make release           dist/websockify_$(VERSION)_linux_{amd64,arm64}, both .debs, dist/SHA256SUMS
 #
@@ -14,18 +15,19 @@ COMMIT   := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)$(if $(findst
 # Release date and timestamps in the packages: the commit's, so that two
 # builds of one commit are identical.
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || date +%s)
+SOURCE_DATE_EPOCH := $(SOURCE_DATE_EPOCH)
 export SOURCE_DATE_EPOCH
 DATE     := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%F)
 
 VERSION_LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 DIST     := dist
 DOCS     := $(DIST)/docs
-DEB_ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || go env GOARCH)
+DEB_ARCH ?= $(shell dpkg --print-architecture 2>/dev/null || $(GO) env GOARCH)
 RELEASE_ARCHES := amd64 arm64
 RELEASE_BINS   := $(RELEASE_ARCHES:%=$(DIST)/websockify_$(VERSION)_linux_%)
 RELEASE_DEBS   := $(RELEASE_ARCHES:%=$(DIST)/websockify-go_$(VERSION)_%.deb)
 
-.PHONY: man completions docs deb release version clean-dist FORCE
+.PHONY: man completions docs install-docs deb release version clean-dist FORCE
 
 version:
 	@echo $(VERSION)
@@ -44,6 +46,15 @@ DOC_FILES := $(DOCS)/websockify.1 $(DOCS)/websockify.bash $(DOCS)/_websockify $(
 docs man completions: $(DOC_FILES)
 $(DOC_FILES) &: $(GOFILES) go.mod go.sum bin/.version
 	$(GO) run ./packaging/gendocs -version '$(VERSION)' -date $(DATE) -out $(DOCS)
+
+# make install also installs the man page and the completions, where the
+# shells look under $(PREFIX)/share.
+install: install-docs
+install-docs: $(DOC_FILES)
+	install -D -m 0644 $(DOCS)/websockify.1 $(DESTDIR)$(PREFIX)/share/man/man1/websockify.1
+	install -D -m 0644 $(DOCS)/websockify.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/websockify
+	install -D -m 0644 $(DOCS)/_websockify $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_websockify
+	install -D -m 0644 $(DOCS)/websockify.fish $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d/websockify.fish
 
 # Release binaries: static, stripped (the Debian way), reproducible.
 $(DIST)/websockify_$(VERSION)_linux_%: $(GOFILES) go.mod go.sum $(SHIMS) $(shell find webui/static -type f 2>/dev/null) bin/.version

@@ -28,6 +28,32 @@ func TestManPageListsTheOptionsOfHelp(t *testing.T) {
 	}
 }
 
+// TestMakeInstallDocs: make install puts the man page and the completions
+// under PREFIX/share, where man and the shells look.
+func TestMakeInstallDocs(t *testing.T) {
+	requireProgram(t, "man")
+	stage := t.TempDir()
+	makeOut(t, 5*time.Minute, "install", "DESTDIR="+stage, "PREFIX=/opt/ws")
+	share := filepath.Join(stage, "opt", "ws", "share")
+	for _, f := range []string{"bash-completion/completions/websockify", "zsh/site-functions/_websockify",
+		"fish/vendor_completions.d/websockify.fish"} {
+		if readFileString(filepath.Join(share, f)) == "" {
+			t.Errorf("make install: %s missing or empty", f)
+		}
+	}
+	man := manText(t, "-l", filepath.Join(share, "man", "man1", "websockify.1"))
+	checkManListsHelp(t, man, helpOptionNames(t, wsBinary))
+}
+
+// readFileString returns a file's content, or "" when it cannot be read.
+func readFileString(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
 // TestVersionFromGit: --version prints make's version (git describe), the
 // commit and the Go version.
 func TestVersionFromGit(t *testing.T) {
