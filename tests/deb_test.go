@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -141,25 +140,7 @@ func testNoVNCProxy(t *testing.T) {
 	backend := startBackend(t, nil)
 	port := freePort(t)
 	cmd := exec.Command("/usr/share/novnc/utils/novnc_proxy", "--listen", fmt.Sprint(port), "--vnc", backend.addr())
-	out := newSyncBuffer()
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.Env = append(os.Environ(), "PATH=/usr/sbin:/usr/bin:/sbin:/bin")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("novnc_proxy: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	defer func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-		t.Logf("novnc_proxy output:\n%s", out.String())
-	}()
+	out := startProcessGroup(t, cmd, "PATH=/usr/sbin:/usr/bin:/sbin:/bin")
 	out.waitFor(t, regexp.MustCompile(`Using installed websockify at /usr/bin/websockify`), 20*time.Second)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	waitListening(t, addr)

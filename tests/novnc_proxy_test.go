@@ -49,27 +49,7 @@ func TestBrowserNoVNCProxy(t *testing.T) {
 			port := freePort(t)
 			cmd := exec.Command(filepath.Join(dir, "utils", "novnc_proxy"), "--listen", strconv.Itoa(port), "--vnc", vnc)
 			cmd.Dir = dir
-			cmd.Env = append(os.Environ(), "PATH="+bindir+":"+os.Getenv("PATH"))
-			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-			out := newSyncBuffer()
-			cmd.Stdout, cmd.Stderr = out, out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan struct{})
-			go func() { cmd.Wait(); close(done) }()
-			t.Cleanup(func() {
-				syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-				select {
-				case <-done:
-				case <-time.After(10 * time.Second):
-					syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-					<-done
-				}
-				if t.Failed() {
-					t.Logf("novnc_proxy output:\n%s", out)
-				}
-			})
+			out := startProcessGroup(t, cmd, "PATH="+bindir+":"+os.Getenv("PATH"))
 			out.waitFor(t, reMust(`Navigate to this URL|Failed to start`), 20*time.Second)
 			text := out.String()
 			if !strings.Contains(text, "Using installed websockify at "+filepath.Join(bindir, "websockify")) {
@@ -134,4 +114,34 @@ func startXvnc(t *testing.T) string {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return addr
+}
+
+// startProcessGroup starts cmd (novnc_proxy and the websockify it starts)
+// in a process group of its own, with extra environment variables, and
+// returns its output. When the test ends the group gets SIGTERM, then
+// SIGKILL after 10 s, and the output is logged if the test failed.
+func startProcessGroup(t *testing.T, cmd *exec.Cmd, env ...string) *syncBuffer {
+	t.Helper()
+	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	out := newSyncBuffer()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", cmd.Path, err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(cmd.Path), out)
+		}
+	})
+	return out
 }
