@@ -246,6 +246,9 @@ func runServer(ctx context.Context, cfg *options.Config, srv *gateway.Server, w 
 	var wrapDone <-chan error
 	stopWrap := func() error { return nil }
 	if w != nil {
+		// Runs after the program is stopped (stopWrap below): kills what
+		// is left in the cgroup, such as daemons it started.
+		defer confineWrapped(cfg, log).Leave()
 		wctx, cancel := context.WithCancel(ctx)
 		done := w.start(wctx, log)
 		wrapDone = done
