@@ -64,4 +64,3 @@ func TestHardeningWrapKill9(t *testing.T) {
 		t.Fatalf("processes left after a clean exit: %v", got)
 	}
 }
-
