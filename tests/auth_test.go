@@ -166,7 +166,7 @@ func TestAuthClientCertCN(t *testing.T) {
 	for _, sslOnly := range []bool{true, false} {
 		name := "ssl-only"
 		if !sslOnly {
-			name = "plain-allowed"
+			name = "verify-client-alone"
 		}
 		t.Run(name, func(t *testing.T) {
 			a := tcpTarget(t, "alpha")
@@ -192,25 +192,18 @@ func TestAuthClientCertCN(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if sslOnly {
-					// Plain connections get no answer at all.
-					c.SetDeadline(time.Now().Add(10 * time.Second))
-					req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-						"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
-						strings.Join(hdrs, "\r\n") + "\r\n\r\n"
-					c.Write([]byte(req))
-					got, _ := readUntilClosed(t, c, 10*time.Second)
-					c.Close()
-					if len(got) != 0 {
-						t.Fatalf("plain ws with %q got %q; want the connection closed without a response", hdrs, trunc(got))
-					}
-					continue
+				// Plain connections get no answer at all: --verify-client
+				// implies --ssl-only, given or not.
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+					"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n" +
+					strings.Join(hdrs, "\r\n") + "\r\n\r\n"
+				c.Write([]byte(req))
+				got, _ := readUntilClosed(t, c, 10*time.Second)
+				c.Close()
+				if len(got) != 0 {
+					t.Fatalf("plain ws with %q got %q; want the connection closed without a response", hdrs, trunc(got))
 				}
-				rc, resp, _ := wsOn(t, c, "/", "localhost", hdrs...)
-				if resp.StatusCode != http.StatusForbidden {
-					t.Fatalf("plain ws with %q: status %d; want 403", hdrs, resp.StatusCode)
-				}
-				rc.expectTCPClose(10 * time.Second)
 			}
 			noDial(t, a)
 

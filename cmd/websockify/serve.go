@@ -287,6 +287,9 @@ func runServer(ctx context.Context, cfg *cmdline.Config, srv *gateway.Server, w 
 	stopWrap := func() error { return nil }
 	notReady := make(chan error, 1)
 	if w != nil {
+		// Runs after the program is stopped (stopWrap below): kills what
+		// is left in the cgroup, such as daemons it started.
+		defer confineWrapped(cfg, log).Leave()
 		wctx, cancel := context.WithCancel(ctx)
 		done := w.start(wctx, log)
 		wrapDone = done
