@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/websockify-go/websockify/cgroup"
-	"github.com/websockify-go/websockify/options"
+	"github.com/websockify-go/websockify/internal/cgroup"
+	"github.com/websockify-go/websockify/internal/cmdline"
 )
 
 // confineWrapped moves websockify into a cgroup of its own, named after
@@ -16,7 +16,7 @@ import (
 // killed with SIGKILL left there is killed now. Under systemd the
 // service's cgroup does this already (KillMode=control-group). Without
 // cgroup v2 or the right to create a cgroup, it says so and goes on.
-func confineWrapped(cfg *options.Config, log *slog.Logger) *cgroup.Group {
+func confineWrapped(cfg *cmdline.Config, log *slog.Logger) *cgroup.Group {
 	if os.Getenv("INVOCATION_ID") != "" {
 		log.Debug("under systemd: the service's cgroup confines the wrapped program")
 		return nil
