@@ -39,6 +39,7 @@ func Enter(name string) (g *Group, killed int, err error) {
 		return nil, 0, err
 	}
 	dir := filepath.Join(own, name)
+	removeEmptySiblings(own, name)
 	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, 0, fmt.Errorf("cgroup: create %s: %w", dir, err)
 	}
@@ -72,6 +73,35 @@ func (g *Group) Leave() error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("cgroup: remove %s: %w", g.dir, err)
+}
+
+// removeEmptySiblings removes the empty groups of earlier instances on
+// other addresses (same prefix as name, up to its last '-'): each was left
+// by a websockify killed with SIGKILL whose program left nothing behind. A
+// live instance's group holds at least that instance, and rmdir of a
+// populated cgroup fails anyway.
+func removeEmptySiblings(own, name string) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 {
+		return
+	}
+	prefix := name[:strings.LastIndexByte(name[:i], '-')+1]
+	if prefix == "" {
+		return
+	}
+	ents, err := os.ReadDir(own)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), prefix) || e.Name() == name {
+			continue
+		}
+		d := filepath.Join(own, e.Name())
+		if pids, err := procs(d); err == nil && len(pids) == 0 {
+			os.Remove(d)
+		}
+	}
 }
 
 // killAll kills every process in dir (cgroup.kill, or SIGKILL to each
