@@ -122,6 +122,13 @@ func TestHardeningTokenAPIRedirects(t *testing.T) {
 		t.Fatalf("a redirect led websockify to another origin: %s", u)
 	default:
 	}
+	// --token-api-redirect-anywhere lets an operator allow them.
+	p := startProxy(t, "--token-plugin", "BaseTokenAPI", "--token-source", api.URL+"/other-host?t=%s",
+		"--token-api-redirect-anywhere", "127.0.0.1:0")
+	expectRoute(t, p.addr, tq("tok"), "alpha")
+	if u := <-asked; !strings.HasPrefix(u, "/steal?") {
+		t.Fatalf("the other origin was asked %q", u)
+	}
 }
 
 // TestHardeningNoTokenEnumeration (D-7): with an auth plugin and a token

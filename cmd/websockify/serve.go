@@ -158,7 +158,8 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 	rt, err := route.New(route.Config{
 		TokenPlugin: cfg.TokenPlugin, TokenSource: cfg.TokenSource, HostToken: cfg.HostToken,
 		TokenCookie: cfg.TokenCookie, TokenPath: cfg.TokenPath, JWTRequireExp: cfg.JWTRequireExp,
-		AuthPlugin: cfg.AuthPlugin, AuthSource: cfg.AuthSource,
+		TokenAPIRedirectAnywhere: cfg.TokenAPIRedirectAnywhere,
+		AuthPlugin:               cfg.AuthPlugin, AuthSource: cfg.AuthSource,
 		VerifyClient: cfg.VerifyClient && serving,
 		TargetTLS:    func(ep gateway.Endpoint) gateway.Endpoint { return withTargetTLS(base, ep) },
 		Logger:       log,

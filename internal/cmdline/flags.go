@@ -63,6 +63,7 @@ const (
 	flagTokenCookie      = "token-cookie"
 	flagTokenPath        = "token-path"
 	flagJWTRequireExp    = "jwt-require-exp"
+	flagTokenAPIRedirect = "token-api-redirect-anywhere"
 )
 
 // unsupported lists options whose features have not landed yet. Using one
@@ -134,6 +135,7 @@ func flags() []cli.Flag {
 		&cli.BoolFlag{Category: catTokens, Name: flagTokenCookie, Usage: "also take the token from a \"token\" cookie"},
 		&cli.BoolFlag{Category: catTokens, Name: flagTokenPath, Usage: "also take the token from the last path segment (/websockify/TOKEN)"},
 		&cli.BoolFlag{Category: catTokens, Name: flagJWTRequireExp, Usage: "JWTTokenApi: refuse tokens without an exp claim"},
+		&cli.BoolFlag{Category: catTokens, Name: flagTokenAPIRedirect, Usage: "BaseTokenAPI, JSONTokenApi: follow redirects to any host (by default only to the --token-source URL's scheme, host and port)"},
 		&cli.StringFlag{Category: catTokens, Name: flagAuthPlugin, Usage: "authenticate connections with plugin `NAME`: " + strings.Join(authPlugins(), ", ")},
 		&cli.StringFlag{Category: catTokens, Name: flagAuthSource, Usage: "the auth plugin's `ARG` (user:password, origins, CNs)"},
 

@@ -55,8 +55,11 @@ type Config struct {
 	TokenCookie   bool
 	TokenPath     bool
 	JWTRequireExp bool
-	AuthPlugin    string
-	AuthSource    string
+	// TokenAPIRedirectAnywhere lets the token APIs follow redirects to
+	// other hosts (--token-api-redirect-anywhere).
+	TokenAPIRedirectAnywhere bool
+	AuthPlugin               string
+	AuthSource               string
 
 	Web         string // web root, absolute
 	WebAuth     bool
@@ -259,38 +262,39 @@ func fromFlags(c *cli.Context, wrap []string) *Config {
 		WrapGrace:        time.Duration(c.Int(flagWrapGrace)) * time.Second,
 		WrapStartLimit:   c.Int(flagWrapStartLimit),
 
-		Cert:              c.String(flagCert),
-		CertExplicit:      c.IsSet(flagCert),
-		Key:               c.String(flagKey),
-		KeyPassword:       c.String(flagKeyPassword),
-		KeyPasswordFile:   c.String(flagKeyPasswordFile),
-		SSLOnly:           c.Bool(flagSSLOnly),
-		VerifyClient:      c.Bool(flagVerifyClient),
-		CAFile:            c.String(flagCAFile),
-		SSLVersion:        c.String(flagSSLVersion),
-		SSLCiphers:        c.String(flagSSLCiphers),
-		SSLTarget:         c.Bool(flagSSLTarget),
-		SSLTargetCAFile:   c.String(flagSSLTargetCAFile),
-		SSLTargetInsecure: c.Bool(flagSSLTargetInsec),
-		Web:               c.String(flagWeb),
-		WebAuth:           c.Bool(flagWebAuth),
-		WebBuiltin:        c.Bool(flagWebBuiltin),
-		FileOnly:          c.Bool(flagFileOnly),
-		Record:            c.String(flagRecord),
-		Daemon:            c.Bool(flagDaemon),
-		PIDFile:           c.String(flagPIDFile),
-		FlashPolicy:       c.Bool(flagFlashPolicy),
-		LogFormat:         c.String(flagLogFormat),
-		Syslog:            c.String(flagSyslog),
-		LegacySyslog:      c.Bool(flagLegacySyslog),
-		TokenPlugin:       c.String(flagTokenPlugin),
-		TokenSource:       c.String(flagTokenSource),
-		HostToken:         c.Bool(flagHostToken),
-		TokenCookie:       c.Bool(flagTokenCookie),
-		TokenPath:         c.Bool(flagTokenPath),
-		JWTRequireExp:     c.Bool(flagJWTRequireExp),
-		AuthPlugin:        c.String(flagAuthPlugin),
-		AuthSource:        c.String(flagAuthSource),
+		Cert:                     c.String(flagCert),
+		CertExplicit:             c.IsSet(flagCert),
+		Key:                      c.String(flagKey),
+		KeyPassword:              c.String(flagKeyPassword),
+		KeyPasswordFile:          c.String(flagKeyPasswordFile),
+		SSLOnly:                  c.Bool(flagSSLOnly),
+		VerifyClient:             c.Bool(flagVerifyClient),
+		CAFile:                   c.String(flagCAFile),
+		SSLVersion:               c.String(flagSSLVersion),
+		SSLCiphers:               c.String(flagSSLCiphers),
+		SSLTarget:                c.Bool(flagSSLTarget),
+		SSLTargetCAFile:          c.String(flagSSLTargetCAFile),
+		SSLTargetInsecure:        c.Bool(flagSSLTargetInsec),
+		Web:                      c.String(flagWeb),
+		WebAuth:                  c.Bool(flagWebAuth),
+		WebBuiltin:               c.Bool(flagWebBuiltin),
+		FileOnly:                 c.Bool(flagFileOnly),
+		Record:                   c.String(flagRecord),
+		Daemon:                   c.Bool(flagDaemon),
+		PIDFile:                  c.String(flagPIDFile),
+		FlashPolicy:              c.Bool(flagFlashPolicy),
+		LogFormat:                c.String(flagLogFormat),
+		Syslog:                   c.String(flagSyslog),
+		LegacySyslog:             c.Bool(flagLegacySyslog),
+		TokenPlugin:              c.String(flagTokenPlugin),
+		TokenSource:              c.String(flagTokenSource),
+		HostToken:                c.Bool(flagHostToken),
+		TokenCookie:              c.Bool(flagTokenCookie),
+		TokenPath:                c.Bool(flagTokenPath),
+		JWTRequireExp:            c.Bool(flagJWTRequireExp),
+		TokenAPIRedirectAnywhere: c.Bool(flagTokenAPIRedirect),
+		AuthPlugin:               c.String(flagAuthPlugin),
+		AuthSource:               c.String(flagAuthSource),
 	}
 }
 

@@ -55,6 +55,13 @@ func (cfg *Config) checkEffect(isSet func(name string) bool) error {
 	if cfg.JWTRequireExp && strings.TrimPrefix(cfg.TokenPlugin, "websockify.token_plugins.") != "JWTTokenApi" {
 		return usageErrorf("--%s needs --token-plugin JWTTokenApi", flagJWTRequireExp)
 	}
+	switch strings.TrimPrefix(cfg.TokenPlugin, "websockify.token_plugins.") {
+	case "BaseTokenAPI", "JSONTokenApi":
+	default:
+		if cfg.TokenAPIRedirectAnywhere {
+			return usageErrorf("--%s needs --token-plugin BaseTokenAPI or JSONTokenApi", flagTokenAPIRedirect)
+		}
+	}
 
 	// Wrap-mode options without a wrapped program.
 	if len(cfg.Wrap) == 0 {

@@ -32,6 +32,8 @@ type Config struct {
 	TokenCookie   bool   // --token-cookie: also a "token" cookie
 	TokenPath     bool   // --token-path: also the last path segment
 	JWTRequireExp bool   // --jwt-require-exp (optional)
+	// TokenAPIRedirectAnywhere: --token-api-redirect-anywhere.
+	TokenAPIRedirectAnywhere bool
 
 	AuthPlugin   string // --auth-plugin; empty: no auth
 	AuthSource   string // --auth-source
@@ -76,7 +78,7 @@ func New(rc Config) (*Router, error) {
 		return nil, errors.New("--host-token takes the token from the Host header only: it cannot be combined with --token-cookie or --token-path")
 	}
 	if rc.TokenPlugin != "" {
-		p, err := tokens.New(rc.TokenPlugin, rc.TokenSource, tokens.Options{Logger: log, JWTRequireExp: rc.JWTRequireExp})
+		p, err := tokens.New(rc.TokenPlugin, rc.TokenSource, tokens.Options{Logger: log, JWTRequireExp: rc.JWTRequireExp, APIRedirectAnyHost: rc.TokenAPIRedirectAnywhere})
 		if err != nil {
 			return nil, err
 		}
