@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"os"
 	"runtime"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -92,9 +94,14 @@ func FuzzClientFrames(f *testing.F) {
 	f.Add(clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(1000, "")))
 	f.Add([]byte{0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4})
 	f.Fuzz(func(t *testing.T, stream []byte) {
-		targetSide, targetPeer := net.Pipe()
-		go io.Copy(io.Discard, targetPeer)
-		defer targetPeer.Close()
+		// A socket pair, not net.Pipe: the target sees EOF once the client
+		// is done (half-close) and closes, so the session ends at once
+		// instead of after CloseTimeout.
+		targetSide, targetPeer := socketPair(t)
+		go func() {
+			io.Copy(io.Discard, targetPeer)
+			targetPeer.Close()
+		}()
 		s := &Server{Logger: quietLogger(), MaxFrameSize: 1 << 16, CloseTimeout: 50 * time.Millisecond}
 		client, server := net.Pipe()
 		ss := newSession(s, server, bufioReader(server), "", Endpoint{}, s.Logger)
@@ -117,4 +124,24 @@ func FuzzClientFrames(f *testing.F) {
 			r.Seek(h.Length, io.SeekCurrent)
 		}
 	})
+}
+
+// socketPair returns the two ends of a connected Unix stream socket pair.
+func socketPair(t *testing.T) (net.Conn, net.Conn) {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns [2]net.Conn
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "socketpair")
+		c, err := net.FileConn(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c
+	}
+	return conns[0], conns[1]
 }
