@@ -101,7 +101,14 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 	}
 	var ready func(error)
 	if child {
-		ready = notify
+		ready = func(err error) {
+			// Every line logged so far reaches the parent's terminal
+			// before it returns.
+			if f, ok := logCloser.(interface{ Flush(time.Duration) }); ok {
+				f.Flush(time.Second)
+			}
+			notify(err)
+		}
 		if w != nil {
 			// The daemon's stdio goes to /dev/null once it is ready: the
 			// program's output goes to our log instead.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"time"
 )
 
 // Options chooses where logs go.
@@ -32,10 +33,12 @@ func New(o Options) (*slog.Logger, io.Closer, error) {
 	// (queue.go): a slow one drops records, it never blocks a caller.
 	var hs fanout
 	var queues multiCloser
+	var qs []*queue
 	add := func(h slog.Handler) {
 		qh, q := newQueue(h, queueSize)
 		hs = append(hs, qh)
 		queues = append(queues, q)
+		qs = append(qs, q)
 	}
 	add(o.handler(w, level, false))
 	var sinks multiCloser
@@ -59,9 +62,28 @@ func New(o Options) (*slog.Logger, io.Closer, error) {
 		sinks = append(sinks, s)
 	}
 	// Closing drains the queues first, then closes the sinks.
-	closer := multiCloser{queues, sinks}
+	closer := Closer{queues: qs, closer: multiCloser{queues, sinks}}
 	if len(hs) == 1 {
 		return slog.New(hs[0]), closer, nil // no fan-out to pay for
 	}
 	return slog.New(hs), closer, nil
+}
+
+// Closer ends logging: Close drains the queues, then closes the sinks.
+type Closer struct {
+	queues []*queue
+	closer multiCloser
+}
+
+// Close drains the queues (each for at most drainTimeout) and closes the
+// sinks.
+func (c Closer) Close() error { return c.closer.Close() }
+
+// Flush waits, at most timeout per sink, until what was logged before it
+// has been written: a daemon child flushes before it tells the parent it
+// serves, so that the parent has printed every line by then.
+func (c Closer) Flush(timeout time.Duration) {
+	for _, q := range c.queues {
+		q.flush(timeout)
+	}
 }

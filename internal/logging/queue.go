@@ -38,8 +38,9 @@ type queue struct {
 }
 
 type queued struct {
-	h slog.Handler
-	r slog.Record
+	h     slog.Handler
+	r     slog.Record
+	flush chan struct{} // set for a flush marker instead of a record
 }
 
 // queuedHandler is a slog.Handler feeding a queue.
@@ -58,6 +59,10 @@ func newQueue(h slog.Handler, size int) (*queuedHandler, *queue) {
 func (q *queue) run() {
 	defer close(q.done)
 	for it := range q.ch {
+		if it.flush != nil {
+			close(it.flush)
+			continue
+		}
 		q.notice()
 		it.h.Handle(context.Background(), it.r)
 	}
@@ -92,6 +97,30 @@ func (q *queue) Close() error {
 	case <-time.After(drainTimeout):
 	}
 	return nil
+}
+
+// flush waits, at most timeout, until the records queued before it have
+// been written.
+func (q *queue) flush(timeout time.Duration) {
+	done := make(chan struct{})
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	q.mu.RLock()
+	if q.closed {
+		q.mu.RUnlock()
+		return
+	}
+	select {
+	case q.ch <- &queued{flush: done}:
+	case <-deadline.C:
+		q.mu.RUnlock()
+		return
+	}
+	q.mu.RUnlock()
+	select {
+	case <-done:
+	case <-deadline.C:
+	}
 }
 
 func (h *queuedHandler) Enabled(ctx context.Context, l slog.Level) bool {
