@@ -203,8 +203,7 @@ func (s *Session) control(h ws.Header, payload []byte) {
 func (s *Session) failClient(err error) {
 	if ce := closeErrorFor(err); ce != nil {
 		s.setEnd(ProtocolError, ce.Code, ce.Reason, ce.Err)
-		s.sendClose(ce.Code, ce.Reason)
-		s.armClosing(s.lastRead)
+		s.closeWith(ce.Code, ce.Reason, s.lastRead)
 		err = ce
 	}
 	s.endClient(err)
@@ -261,15 +260,13 @@ func (s *Session) Close(code ws.StatusCode, reason string, now time.Time) {
 		return
 	}
 	s.setEnd(Closed, code, reason, nil)
-	s.sendClose(code, reason)
-	s.armClosing(now)
+	s.closeWith(code, reason, now)
 }
 
 // TargetUnreachable closes a session whose target could not be reached.
 func (s *Session) TargetUnreachable(err error, now time.Time) {
 	s.setEnd(TargetUnreachable, ws.StatusInternalServerError, "Failed to connect to downstream server", err)
-	s.sendClose(ws.StatusInternalServerError, "Failed to connect to downstream server")
-	s.armClosing(now)
+	s.closeWith(ws.StatusInternalServerError, "Failed to connect to downstream server", now)
 	s.targetDone = true
 }
 
