@@ -305,12 +305,7 @@ func TestCLIUnixListenPath(t *testing.T) {
 	dir := t.TempDir()
 	t.Run("stale socket replaced", func(t *testing.T) {
 		path := filepath.Join(dir, "stale.sock")
-		ln, err := net.Listen("unix", path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln.(*net.UnixListener).SetUnlinkOnClose(false)
-		ln.Close()
+		staleUnixSocket(t, path)
 		p := startProxyNoWait(t, "--unix-listen="+path, be.addr())
 		p.stderr.waitFor(t, proxyingRE, 10*time.Second)
 		c, err := net.Dial("unix", path)

@@ -20,21 +20,7 @@ func TestHardeningUnixListenOwnership(t *testing.T) {
 	dir := t.TempDir()
 	t.Run("live socket of another process kept", func(t *testing.T) {
 		path := filepath.Join(dir, "live.sock")
-		ln, err := net.Listen("unix", path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Write([]byte("still mine"))
-				c.Close()
-			}
-		}()
+		greetOnUnix(t, path, "still mine")
 		st, _, stderr := runCLI(t, wsBinary, "--unix-listen="+path, be.addr())
 		if st == 0 || !strings.Contains(stderr, "address already in use") {
 			t.Fatalf("exit %d, stderr %q; want a failure saying address already in use", st, stderr)
@@ -63,12 +49,7 @@ func TestHardeningUnixListenOwnership(t *testing.T) {
 	})
 	t.Run("stale socket replaced and removed on exit", func(t *testing.T) {
 		path := filepath.Join(dir, "stale.sock")
-		ln, err := net.Listen("unix", path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln.(*net.UnixListener).SetUnlinkOnClose(false)
-		ln.Close()
+		staleUnixSocket(t, path)
 		p := startProxyNoWait(t, "--unix-listen="+path, be.addr())
 		p.stderr.waitFor(t, proxyingRE, 10*time.Second)
 		c, err := net.Dial("unix", path)
@@ -91,21 +72,7 @@ func TestHardeningUnixListenOwnership(t *testing.T) {
 		if err := os.Remove(path); err != nil {
 			t.Fatal(err)
 		}
-		ln, err := net.Listen("unix", path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Write([]byte("newcomer"))
-				c.Close()
-			}
-		}()
+		greetOnUnix(t, path, "newcomer")
 		p.signal(syscall.SIGTERM)
 		p.wait(10 * time.Second)
 		expectUnixGreeting(t, path, "newcomer")
@@ -126,4 +93,37 @@ func expectUnixGreeting(t *testing.T, path, want string) {
 	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != want {
 		t.Fatalf("socket at %s answered %q, %v; want %q", path, buf, err, want)
 	}
+}
+
+// staleUnixSocket leaves at path a socket file that nothing listens on, as
+// a process killed while listening does.
+func staleUnixSocket(t *testing.T, path string) {
+	t.Helper()
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+}
+
+// greetOnUnix listens on path until the test ends, sending msg to every
+// connection: another process's live socket.
+func greetOnUnix(t *testing.T, path, msg string) {
+	t.Helper()
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte(msg))
+			c.Close()
+		}
+	}()
 }
