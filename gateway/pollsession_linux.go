@@ -169,11 +169,20 @@ func (s *Server) dialOnLoop(ss *session) (target net.Conn, handedOff bool, err e
 		return nil, true, nil
 	}
 	// The client could not be handed over (out of descriptors, say): the
-	// goroutine relay takes the connection made.
-	f := os.NewFile(uintptr(tfd), "target")
-	target, err = net.FileConn(f)
-	f.Close()
-	return target, false, err
+	// goroutine relay takes the connection made, as a sockConn of tfd
+	// itself, since a duplicate (net.FileConn) could fail for want of the
+	// very descriptor that the hand-off lacked.
+	return connOfSocket(tfd, "tcp"), false, nil
+}
+
+// connOfSocket is the connected, non-blocking socket fd as a net.Conn that
+// owns it, without duplicating it.
+func connOfSocket(fd int, netw string) net.Conn {
+	c := &sockConn{fd: fd, netw: netw}
+	if sa, err := syscall.Getpeername(fd); err == nil {
+		c.raddr = sockaddrAddr(netw, sa)
+	}
+	return c
 }
 
 // handOff gives ss, with the target socket tfd, to an event loop, which

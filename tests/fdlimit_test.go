@@ -56,7 +56,21 @@ func TestAcceptRecoversFromEMFILE(t *testing.T) {
 		t.Fatalf("prlimit: %v", err)
 	}
 
-	held := []*rawConn{dialRaw(t, p.addr), dialRaw(t, p.addr)}
+	// The second sends its request late, so that the server may find
+	// nothing at its first read. Whatever path the session then takes to
+	// its driver, no step may need a descriptor beyond its two sockets (a
+	// CI run once failed here: a hand-off to the loops that needed a
+	// duplicate fell back to net.FileConn, which needs another).
+	late, err := net.DialTimeout("tcp", p.addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	lateRC, resp := rawHandshakeOn(t, late)
+	if resp.StatusCode != 101 {
+		t.Fatalf("late request: status %d, want 101", resp.StatusCode)
+	}
+	held := []*rawConn{dialRaw(t, p.addr), lateRC}
 	for _, rc := range held {
 		rc.echoOnce([]byte("held"))
 	}
