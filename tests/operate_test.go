@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -394,8 +395,16 @@ func TestAdminTokenBackendReadiness(t *testing.T) {
 	if code, body := a.get("/readyz?deep=1", ""); code != 200 {
 		t.Fatalf("/readyz?deep=1 with Redis up: %d %q", code, body)
 	}
-	if _, resp := rawHandshake(t, p.addr, "/?token=alpha"); resp.StatusCode != 101 {
+	rc, resp := rawHandshake(t, p.addr, "/?token=alpha")
+	if resp.StatusCode != 101 {
 		t.Fatalf("token alpha: %d", resp.StatusCode)
+	}
+	rc.echoOnce([]byte("hi"))
+	rc.closeHandshake()
+	// The end-of-session line names the token only redacted.
+	p.stderr.waitFor(t, reMust(`session ended target=`+regexp.QuoteMeta(backend)+` token=#[0-9a-f]{8}/5 driver=\w+ .* cause=client_close`), 10*time.Second)
+	if strings.Contains(p.stderr.String(), "alpha") {
+		t.Error("the token reached the log")
 	}
 	if _, resp := rawHandshake(t, p.addr, "/?token=nobody"); resp.StatusCode != 404 {
 		t.Fatalf("unknown token: %d", resp.StatusCode)
