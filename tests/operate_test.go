@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -502,5 +503,94 @@ func TestAdminListenErrors(t *testing.T) {
 		if st != tc.status || !strings.Contains(stderr, tc.msg) {
 			t.Errorf("%q: exit %d, stderr %q; want %d and %q", tc.args, st, stderr, tc.status, tc.msg)
 		}
+	}
+}
+
+// TestAdminRefusalReasonsAndTLS: a bad Origin counts as "origin", a
+// failed TLS handshake as a TLS failure, a plain connection to an
+// --ssl-only port as "tls_required".
+func TestAdminRefusalReasonsAndTLS(t *testing.T) {
+	pk := newPKI(t)
+	cert := pk.path("self.pem")
+	pk.selfPEM(cert, "localhost")
+	p := startProxy(t, "--admin-listen", "127.0.0.1:0", "--cert", cert, "--ssl-only",
+		"--auth-plugin", "ExpectOrigin", "--auth-source", "https://good.example", "127.0.0.1:0", socatEcho(t))
+	a := adminOf(t, p)
+	insecure := &tls.Config{InsecureSkipVerify: true}
+	for _, origin := range []string{"https://evil.example", "null"} {
+		if code, err := tryWSSOrigin(t, p.addr, insecure, origin); err != nil || code != 403 {
+			t.Fatalf("Origin %s: %d %v; want 403", origin, code, err)
+		}
+	}
+	// A client that refuses the server's certificate fails the handshake.
+	if _, err := dialTLS(t, p.addr, &tls.Config{ServerName: "localhost"}); err == nil {
+		t.Fatal("TLS handshake with an untrusted certificate succeeded")
+	}
+	c, err := net.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	io.Copy(io.Discard, c)
+	c.Close()
+	deadline := time.Now().Add(10 * time.Second)
+	var mf map[string]*dto.MetricFamily
+	for {
+		mf = a.scrape()
+		if value(mf, "websockify_tls_handshake_failures_total") == 1 && value(mf, "websockify_handshakes_refused_total", "reason", "tls_required") == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if v := value(mf, "websockify_handshakes_refused_total", "reason", "origin"); v != 2 {
+		t.Errorf("origin refusals: %v; want 2", v)
+	}
+	if v := value(mf, "websockify_tls_handshake_failures_total"); v != 1 {
+		t.Errorf("TLS handshake failures: %v; want 1", v)
+	}
+	if v := value(mf, "websockify_handshakes_refused_total", "reason", "tls_required"); v != 1 {
+		t.Errorf("tls_required refusals: %v; want 1", v)
+	}
+}
+
+// tryWSSOrigin sends a WebSocket handshake with Origin over TLS and
+// returns the status.
+func tryWSSOrigin(t testing.TB, addr string, cfg *tls.Config, origin string) (int, error) {
+	t.Helper()
+	tc, err := dialTLS(t, addr, cfg)
+	if err != nil {
+		return 0, err
+	}
+	_, resp := rawHandshakeOn(t, tc, "Origin: "+origin)
+	return resp.StatusCode, nil
+}
+
+// TestAdminWrappedRestarts: a respawned program's exits are counted with
+// its last status, and /readyz says it is restarting.
+func TestAdminWrappedRestarts(t *testing.T) {
+	port := freePort(t)
+	p := startProxy(t, "--admin-listen", "127.0.0.1:0", "--wrap-mode=respawn", "--wrap-start-limit", "0",
+		fmt.Sprintf("127.0.0.1:%d", port), "--", "sh", "-c", "exit 3")
+	a := adminOf(t, p)
+	deadline := time.Now().Add(15 * time.Second)
+	var mf map[string]*dto.MetricFamily
+	for {
+		mf = a.scrape()
+		if value(mf, "websockify_wrapped_program_restarts_total") >= 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if v := value(mf, "websockify_wrapped_program_restarts_total"); v < 1 {
+		t.Fatalf("restarts: %v; want at least 1", v)
+	}
+	if v := value(mf, "websockify_wrapped_program_last_exit_status"); v != 3 {
+		t.Errorf("last exit status: %v; want 3", v)
+	}
+	if v := value(mf, "websockify_wrapped_program_exits_total"); v < 1 {
+		t.Errorf("exits: %v", v)
+	}
+	if code, body := a.get("/readyz", ""); code != 503 || !strings.Contains(body, "wrapped_program: the wrapped program exited (exit status 3); restarting") {
+		t.Errorf("/readyz while restarting: %d %q", code, body)
 	}
 }
