@@ -201,7 +201,12 @@ func TestAdminMetricsCountTraffic(t *testing.T) {
 	http.ReadResponse(bufio.NewReader(c), nil)
 	c.Close()
 
+	// A refusal is counted right after its answer is written.
 	mf := a.scrape()
+	for deadline := time.Now().Add(10 * time.Second); value(mf, "websockify_handshakes_refused_total", "reason", "bad_request") < 2 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		mf = a.scrape()
+	}
 	for _, check := range []struct {
 		what      string
 		got, want float64
