@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/websockify-go/websockify/gateway"
+	"github.com/websockify-go/websockify/internal/handover"
+	"github.com/websockify-go/websockify/internal/systemd"
+)
+
+// readiness is what /readyz reports (the admin listener's): draining
+// marks the process not ready. Nil until the admin listener is wired.
+type readiness interface {
+	Set(name, reason string)
+}
+
+// lifecycle is what runServer needs to stop well: the drain timeout, the
+// upgrader, systemd and readiness.
+type lifecycle struct {
+	srv     *gateway.Server
+	log     *slog.Logger
+	drain   time.Duration // --drain-timeout
+	upg     *handover.Upgrader
+	sd      *systemd.Notifier // nil out of systemd
+	ready   readiness         // nil without an admin listener
+	upgrade chan error        // the result of a SIGUSR2 upgrade
+}
+
+// status is the line systemd shows (STATUS=).
+func (l *lifecycle) status(state string) string {
+	return fmt.Sprintf("%s; %d sessions open", state, l.srv.ActiveSessions())
+}
+
+// startUpgrade runs a SIGUSR2 upgrade in the background; its result
+// arrives on l.upgrade. A SIGUSR2 during an upgrade is refused.
+func (l *lifecycle) startUpgrade(busy *bool) {
+	if *busy {
+		l.log.Warn("SIGUSR2: upgrade refused: an upgrade is in progress")
+		return
+	}
+	*busy = true
+	l.log.Info("SIGUSR2: upgrade: starting a new process of " + executable())
+	go func() { l.upgrade <- l.upg.Upgrade() }()
+}
+
+// drainAndStop stops accepting at once (the listener is closed, /readyz
+// fails), lets open sessions run until they end, the drain timeout
+// passes, or a SIGTERM or SIGINT arrives on sigs, then closes what is left
+// with 1001 and waits for Serve's result on served. Without a drain
+// timeout, sessions are closed at once. why says what started it.
+func (l *lifecycle) drainAndStop(ctx context.Context, why string, stopping bool, served <-chan error, sigs <-chan os.Signal) error {
+	if l.ready != nil {
+		l.ready.Set("draining", why)
+	}
+	if stopping {
+		l.sd.Stopping(l.status("draining"))
+	}
+	// The upgrader holds a duplicate of the listening socket, for a new
+	// process: close it too, or the kernel would go on accepting.
+	l.upg.Stop()
+	l.srv.StopAccepting()
+	open := l.srv.ActiveSessions()
+	if l.drain <= 0 || open == 0 {
+		return l.closeNow(ctx, served)
+	}
+	l.log.Info(fmt.Sprintf("Draining (%s): not accepting; waiting up to %v for %d open sessions to end (SIGTERM again or SIGINT closes them now)", why, l.drain, open))
+	t := time.NewTimer(l.drain)
+	defer t.Stop()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-served:
+			l.log.Info("Drained: every session has ended")
+			return err
+		case <-t.C:
+			l.log.Info(fmt.Sprintf("Drain timeout (%v): closing the %d sessions left with 1001", l.drain, l.srv.ActiveSessions()))
+			return l.closeNow(ctx, served)
+		case sig := <-sigs:
+			if sig == syscall.SIGUSR2 {
+				l.log.Warn("SIGUSR2: upgrade refused: this process is draining")
+				continue
+			}
+			l.log.Info(fmt.Sprintf("%v while draining: closing the %d sessions left with 1001 now", sig, l.srv.ActiveSessions()))
+			return l.closeNow(ctx, served)
+		case <-tick.C:
+			l.sd.Status(l.status("draining"))
+		}
+	}
+}
+
+// closeNow closes every open session with 1001 "Server shutting down",
+// cuts what does not answer within shutdownGrace, and returns Serve's
+// result.
+func (l *lifecycle) closeNow(ctx context.Context, served <-chan error) error {
+	l.upg.Stop()
+	sctx, cancel := context.WithTimeout(ctx, shutdownGrace)
+	defer cancel()
+	l.srv.Shutdown(sctx)
+	return <-served
+}
