@@ -29,6 +29,7 @@ type lifecycle struct {
 	sd      *systemd.Notifier // nil out of systemd
 	ready   readiness         // nil without an admin listener
 	upgrade chan error        // the result of a SIGUSR2 upgrade
+	sigs    <-chan os.Signal  // SIGTERM, SIGINT, SIGUSR2
 }
 
 // status is the line systemd shows (STATUS=).

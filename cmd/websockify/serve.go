@@ -73,6 +73,11 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 		return err
 	}
 	upgraded := upg.HasParent()
+	// Signals are ours from now on: a SIGUSR2 or SIGTERM that arrives
+	// while we start is handled once serving, not lost or fatal.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR2)
+	defer signal.Stop(sigs)
 	defer func() {
 		if upgraded && err != nil {
 			// The previous process serves on; say why this one could not.
@@ -181,7 +186,7 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 			defer closeOut()
 		}
 	}
-	lc := &lifecycle{srv: srv, log: log, drain: cfg.DrainTimeout, upg: upg,
+	lc := &lifecycle{srv: srv, log: log, drain: cfg.DrainTimeout, upg: upg, sigs: sigs,
 		sd: systemd.NewNotifier(log), upgrade: make(chan error, 1)}
 	wd, err := systemd.WatchdogInterval(upgraded)
 	if err != nil {
@@ -397,9 +402,7 @@ func runServer(ctx context.Context, cfg *cmdline.Config, srv *gateway.Server, w 
 		defer t.Stop()
 	}
 
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR2)
-	defer signal.Stop(sigs)
+	sigs := lc.sigs
 
 	var wrapDone <-chan error
 	stopWrap := func() error { return nil }
@@ -491,9 +494,12 @@ func runServer(ctx context.Context, cfg *cmdline.Config, srv *gateway.Server, w 
 			return false, err
 		case err := <-lc.upgrade:
 			upgrading = false
-			if err != nil {
+			var refused *handover.RefusedError
+			switch {
+			case errors.As(err, &refused):
+				log.Warn("SIGUSR2: upgrade refused: " + err.Error())
+			case err != nil:
 				log.Error("upgrade failed; this process serves on", "err", err)
-				continue
 			}
 		case <-lc.upg.Exit():
 			log.Info("upgrade: the new process serves; this one stops accepting")
