@@ -60,6 +60,14 @@ func (l *fileLog) waitFor(t testing.TB, re *regexp.Regexp, timeout time.Duration
 // are killed when the test ends (pids read from pidFile).
 func startUpgradable(t testing.TB, bin, pidFile string, args ...string) (*exec.Cmd, *fileLog, string, chan struct{}) {
 	t.Helper()
+	cmd, out, done := startLogged(t, bin, pidFile, args...)
+	addr := out.waitFor(t, listenRE, 10*time.Second)[1]
+	return cmd, out, addr, done
+}
+
+// startLogged is startUpgradable without the wait for the listen line.
+func startLogged(t testing.TB, bin, pidFile string, args ...string) (*exec.Cmd, *fileLog, chan struct{}) {
+	t.Helper()
 	out, f := newFileLog(t)
 	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
@@ -78,8 +86,7 @@ func startUpgradable(t testing.TB, bin, pidFile string, args ...string) (*exec.C
 			t.Logf("output:\n%s", out.String())
 		}
 	})
-	addr := out.waitFor(t, listenRE, 10*time.Second)[1]
-	return cmd, out, addr, done
+	return cmd, out, done
 }
 
 func readPIDFile(path string) (int, bool) {

@@ -85,7 +85,11 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 		}
 	}()
 
-	srv, w, cleanup, err := newServer(ctx, cfg, log)
+	hup := newHangups()
+	hctx, stopHangups := context.WithCancel(hup.with(ctx))
+	defer stopHangups()
+
+	srv, w, cleanup, err := newServer(hctx, cfg, log)
 	if err != nil {
 		return err
 	}
@@ -207,7 +211,11 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 		lc.sd.Watchdog(wctx, wd, statusRefresh, func() string { return lc.status("serving") })
 		return nil
 	}
-	handedOver, err = runServer(ctx, cfg, srv, w, ln, log, ready, lc, serving)
+	hup.run(hctx, log, func() {
+		log.Info("SIGHUP: reloading")
+		lc.sd.Reloading()
+	}, func() { lc.sd.Ready(lc.status("serving")) })
+	handedOver, err = runServer(hctx, cfg, srv, w, ln, log, ready, lc, serving)
 	return err
 }
 
