@@ -115,6 +115,14 @@ func (u *Upgrader) Stop() { u.upg.Stop() }
 // previous process still drains.
 var ErrBusy = errors.New("an upgrade is in progress")
 
+// RefusedError is Upgrade's error when no upgrade was tried: another one
+// runs, or upgrades are refused in this mode. Other errors are upgrades
+// that failed.
+type RefusedError struct{ Err error }
+
+func (e *RefusedError) Error() string { return e.Err.Error() }
+func (e *RefusedError) Unwrap() error { return e.Err }
+
 // Upgrade starts a new process and waits until it serves (nil: this
 // process should stop accepting and drain) or fails (this process serves
 // on). Concurrent calls fail with ErrBusy at once.
@@ -123,13 +131,13 @@ func (u *Upgrader) Upgrade() error {
 	switch {
 	case u.refused != "":
 		u.mu.Unlock()
-		return errors.New(u.refused)
+		return &RefusedError{errors.New(u.refused)}
 	case u.done:
 		u.mu.Unlock()
-		return errors.New("a new process already serves in this one's place")
+		return &RefusedError{errors.New("a new process already serves in this one's place")}
 	case u.busy:
 		u.mu.Unlock()
-		return ErrBusy
+		return &RefusedError{ErrBusy}
 	}
 	u.busy = true
 	u.mu.Unlock()
@@ -142,7 +150,7 @@ func (u *Upgrader) Upgrade() error {
 		return nil
 	}
 	if err.Error() == "parent hasn't exited" {
-		return fmt.Errorf("%w: the previous process still drains", ErrBusy)
+		return &RefusedError{fmt.Errorf("%w: the previous process still drains", ErrBusy)}
 	}
 	return err
 }
