@@ -194,3 +194,41 @@ func TestSocketActivation(t *testing.T) {
 		}
 	})
 }
+
+// TestSystemdUnits: systemd-analyze verify passes on instances of the
+// shipped units, without a word, and systemd-analyze security rates the
+// service's hardening at most 2.0 ("OK"; 10 is unprotected).
+func TestSystemdUnits(t *testing.T) {
+	analyze := requireProgram(t, "systemd-analyze")
+	dir := t.TempDir()
+	for _, u := range []string{"websockify@.service", "websockify@.socket"} {
+		b, err := os.ReadFile(filepath.Join(repoRoot(t), "packaging", "systemd", u))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, u), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	checkUnits(t, analyze, dir)
+}
+
+// checkUnits verifies the units in dir (their instance "demo") and rates
+// the service's hardening.
+func checkUnits(t *testing.T, analyze, dir string) {
+	t.Helper()
+	svc, sock := filepath.Join(dir, "websockify@demo.service"), filepath.Join(dir, "websockify@demo.socket")
+	out, err := exec.Command(analyze, "verify", svc, sock).CombinedOutput()
+	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	out, err = exec.Command(analyze, "security", "--offline=true", svc).CombinedOutput()
+	m := reMust(`Overall exposure level for websockify@demo.service: (\d+\.\d+)`).FindSubmatch(out)
+	if err != nil || m == nil {
+		t.Fatalf("systemd-analyze security: %v\n%s", err, out)
+	}
+	if level, _ := strconv.ParseFloat(string(m[1]), 64); level > 2.0 {
+		t.Errorf("exposure level %s; want at most 2.0:\n%s", m[1], out)
+	}
+	t.Logf("systemd-analyze security: exposure level %s", m[1])
+}
