@@ -367,3 +367,33 @@ func TestUpgradeToABrokenBinary(t *testing.T) {
 		t.Fatalf("after the upgrade: %v", err)
 	}
 }
+
+// TestUpgradeDaemon: a -D daemon upgrades in the background: the new
+// process takes over the pid file, serves, and removes the file when it
+// stops.
+func TestUpgradeDaemon(t *testing.T) {
+	backend := startBackend(t, nil)
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "ws.pid")
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	if st, stderr, _ := runParent(t, dir, "-D", "--pid-file", pidFile, addr, backend.addr()); st != 0 {
+		t.Fatalf("-D: status %d\n%s", st, stderr)
+	}
+	old := daemonPID(t, pidFile)
+	syscall.Kill(old, syscall.SIGUSR2)
+	newPID := waitNewPID(t, pidFile, old)
+	t.Cleanup(func() { syscall.Kill(newPID, syscall.SIGKILL) })
+	waitGone(t, old, 10*time.Second)
+	if err := quickSession(addr, []byte("daemon upgraded")); err != nil {
+		t.Fatalf("after the upgrade: %v", err)
+	}
+	if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", newPID)); err != nil || cwd != "/" {
+		t.Errorf("the new daemon's directory is %q (%v); want /", cwd, err)
+	}
+	syscall.Kill(newPID, syscall.SIGTERM)
+	waitGone(t, newPID, 10*time.Second)
+	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+		t.Fatalf("pid file after the new daemon stopped: %v", err)
+	}
+}

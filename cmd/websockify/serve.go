@@ -128,6 +128,9 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 		banner(log, cfg, ln, srv, source)
 	} else if upgraded {
 		log.Info("upgrade: new process " + strconv.Itoa(os.Getpid()) + " serving " + ln.Addr().String() + ", passed by the previous process")
+		if cfg.Daemon {
+			os.Chdir("/") // as the daemon it replaces (its stdio is already /dev/null)
+		}
 	}
 	if cfg.Daemon && !child && !upgraded {
 		err := daemon.Detach(ln, daemon.Options{})
