@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -396,4 +397,64 @@ func TestUpgradeDaemon(t *testing.T) {
 	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
 		t.Fatalf("pid file after the new daemon stopped: %v", err)
 	}
+}
+
+// getStatus is the status and body of GET url ("" and the error text when
+// the request fails).
+func getStatus(url string) (int, string) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestUpgradeAdminListener: the admin listener is handed over on upgrades
+// (the new process could not bind it otherwise), the old process stops
+// answering on it, and /readyz fails with the drain's reason once SIGTERM
+// starts a drain.
+func TestUpgradeAdminListener(t *testing.T) {
+	backend := startBackend(t, nil)
+	pidFile := filepath.Join(t.TempDir(), "ws.pid")
+	admin := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	readyz := "http://" + admin + "/readyz"
+	cmd, out, addr, _ := startUpgradable(t, wsBinary, pidFile, "--drain-timeout", "60", "--admin-listen", admin,
+		"--pid-file", pidFile, "127.0.0.1:0", backend.addr())
+	if st, body := getStatus(readyz); st != 200 {
+		t.Fatalf("/readyz %d %q before the upgrade", st, body)
+	}
+	before := dialRaw(t, addr)
+	before.c.SetDeadline(time.Time{})
+	cmd.Process.Signal(syscall.SIGUSR2)
+	newPID := waitNewPID(t, pidFile, cmd.Process.Pid)
+	out.waitFor(t, reMust(`Draining \(upgraded\)`), 10*time.Second)
+	// Only the new process answers now: never the old one's "draining".
+	for i := 0; i < 50; i++ {
+		if st, body := getStatus(readyz); st != 200 {
+			t.Fatalf("/readyz %d %q after the upgrade", st, body)
+		}
+	}
+	before.echoOnce([]byte("old process"))
+
+	// The new process drains on SIGTERM: /readyz says so.
+	rc := dialRaw(t, addr)
+	rc.c.SetDeadline(time.Time{})
+	syscall.Kill(newPID, syscall.SIGTERM)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, body := getStatus(readyz)
+		if st == 503 && strings.Contains(body, "draining: SIGTERM: not accepting new sessions") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz %d %q while the new process drains", st, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rc.echoOnce([]byte("new process, draining"))
+	rc.closeHandshake()
+	waitGone(t, newPID, 10*time.Second)
 }

@@ -8,16 +8,15 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gobwas/ws"
+	"github.com/websockify-go/websockify/admin"
 	"github.com/websockify-go/websockify/gateway"
 	"github.com/websockify-go/websockify/internal/handover"
 	"github.com/websockify-go/websockify/internal/systemd"
 )
 
-// readiness is what /readyz reports (the admin listener's): draining
-// marks the process not ready. Nil until the admin listener is wired.
-type readiness interface {
-	Set(name, reason string)
-}
+// notReadyDraining is the readiness reason of a drain (/readyz).
+const notReadyDraining = "draining"
 
 // lifecycle is what runServer needs to stop well: the drain timeout, the
 // upgrader, systemd and readiness.
@@ -27,9 +26,12 @@ type lifecycle struct {
 	drain   time.Duration // --drain-timeout
 	upg     *handover.Upgrader
 	sd      *systemd.Notifier // nil out of systemd
-	ready   readiness         // nil without an admin listener
+	ready   *admin.Readiness  // what /readyz answers
 	upgrade chan error        // the result of a SIGUSR2 upgrade
 	sigs    <-chan os.Signal  // SIGTERM, SIGINT, SIGUSR2
+	// stopAdmin closes the admin listener: after an upgrade the new
+	// process answers on it.
+	stopAdmin func()
 }
 
 // status is the line systemd shows (STATUS=).
@@ -55,9 +57,7 @@ func (l *lifecycle) startUpgrade(busy *bool) {
 // with 1001 and waits for Serve's result on served. Without a drain
 // timeout, sessions are closed at once. why says what started it.
 func (l *lifecycle) drainAndStop(ctx context.Context, why string, stopping bool, served <-chan error, sigs <-chan os.Signal) error {
-	if l.ready != nil {
-		l.ready.Set("draining", why)
-	}
+	l.ready.Set(notReadyDraining, why+": not accepting new sessions")
 	if stopping {
 		l.sd.Stopping(l.status("draining"))
 	}
@@ -81,6 +81,7 @@ func (l *lifecycle) drainAndStop(ctx context.Context, why string, stopping bool,
 			return err
 		case <-t.C:
 			l.log.Info(fmt.Sprintf("Drain timeout (%v): closing the %d sessions left with 1001", l.drain, l.srv.ActiveSessions()))
+			l.srv.StopSessions(gateway.CauseDrained, ws.StatusGoingAway, shutdownReason)
 			return l.closeNow(ctx, served)
 		case sig := <-sigs:
 			if sig == syscall.SIGUSR2 {
@@ -94,6 +95,10 @@ func (l *lifecycle) drainAndStop(ctx context.Context, why string, stopping bool,
 		}
 	}
 }
+
+// shutdownReason is the reason of the 1001 close frames of a drain or a
+// shutdown (Shutdown's, as the reference's).
+const shutdownReason = "Server shutting down"
 
 // closeNow closes every open session with 1001 "Server shutting down",
 // cuts what does not answer within shutdownGrace, and returns Serve's

@@ -89,7 +89,8 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 	hctx, stopHangups := context.WithCancel(hup.with(ctx))
 	defer stopHangups()
 
-	srv, w, cleanup, err := newServer(hctx, cfg, log)
+	op := newOperating(cfg, log)
+	srv, w, cleanup, err := newServer(hctx, cfg, op, log)
 	if err != nil {
 		return err
 	}
@@ -137,6 +138,13 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 		detached = err == nil
 		return err
 	}
+	// The admin listener goes to a new process on upgrades too: it could
+	// not bind the port while this one holds it.
+	stopAdmin, err := op.serveAdmin(ctx, cfg, upg.ListenWith)
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
 	var pidFile *daemon.PIDFile
 	if cfg.PIDFile != "" {
 		if pidFile, err = openPIDFile(upg, cfg.PIDFile); err != nil {
@@ -194,6 +202,7 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 		}
 	}
 	lc := &lifecycle{srv: srv, log: log, drain: cfg.DrainTimeout, upg: upg, sigs: sigs,
+		ready: op.ready, stopAdmin: stopAdmin,
 		sd: systemd.NewNotifier(log), upgrade: make(chan error, 1)}
 	wd, err := systemd.WatchdogInterval(upgraded)
 	if err != nil {
@@ -243,8 +252,8 @@ func openPIDFile(upg *handover.Upgrader, path string) (*daemon.PIDFile, error) {
 
 // newServer builds the gateway from the options: target (or wrapped
 // program), TLS, web root, recording. cleanup releases what it opened.
-func newServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (*gateway.Server, *wrapped, func(), error) {
-	srv, w, cleanup, err := buildServer(ctx, cfg, log)
+func newServer(ctx context.Context, cfg *cmdline.Config, op *operating, log *slog.Logger) (*gateway.Server, *wrapped, func(), error) {
+	srv, w, cleanup, err := buildServer(ctx, cfg, op, log)
 	if err != nil {
 		cleanup()
 		return nil, nil, func() {}, err
@@ -252,7 +261,7 @@ func newServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (*gat
 	return srv, w, cleanup, nil
 }
 
-func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (srv *gateway.Server, w *wrapped, cleanup func(), err error) {
+func buildServer(ctx context.Context, cfg *cmdline.Config, op *operating, log *slog.Logger) (srv *gateway.Server, w *wrapped, cleanup func(), err error) {
 	srv = &gateway.Server{
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		MaxHeaderBytes:   cfg.MaxHeaderBytes,
@@ -289,11 +298,14 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 		VerifyClient: cfg.VerifyClient && serving,
 		TargetTLS:    func(ep gateway.Endpoint) gateway.Endpoint { return withTargetTLS(base, ep) },
 		Logger:       log,
+		OnLookup:     op.tokenLookup,
 	})
 	if err != nil {
 		return nil, nil, cleanup, err
 	}
 	cleanups = append(cleanups, func() { rt.Close() })
+	op.observe(srv)
+	op.target, op.tokens = srv.Target, rt.Tokens
 	if rt.Tokens != nil {
 		srv.Route = rt.Route
 		srv.Target = gateway.Endpoint{Label: rt.Label}
@@ -306,6 +318,7 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 			return nil, nil, cleanup, err
 		}
 		cleanups = append(cleanups, w.cleanup)
+		op.watchWrapped(w)
 		srv.Route = w.route(func(ep gateway.Endpoint) gateway.Endpoint { return withTargetTLS(base, ep) })
 		srv.RouteIgnoresPath = true
 		srv.Target = gateway.Endpoint{Label: w.label + " (wrapped)"}
@@ -514,6 +527,7 @@ func runServer(ctx context.Context, cfg *cmdline.Config, srv *gateway.Server, w 
 			}
 		case <-lc.upg.Exit():
 			log.Info("upgrade: the new process serves; this one stops accepting")
+			lc.stopAdmin() // the new process answers on the admin listener
 			err := lc.drainAndStop(ctx, "upgraded", false, served, sigs)
 			if errors.Is(err, gateway.ErrServerStopped) {
 				err = nil

@@ -155,14 +155,11 @@ func (u *Upgrader) Upgrade() error {
 	return err
 }
 
-// Listen returns the listener on network and addr passed by the previous
-// process, or opens one, and passes it on to the next: for the other
-// listeners of the process, such as the admin listener, which a new
-// process could not bind while the old one holds it.
-func (u *Upgrader) Listen(network, addr string) (net.Listener, error) {
-	ln, err := u.upg.Listen(network, addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s %s: %w", network, addr, err)
-	}
-	return ln, nil
+// ListenWith returns the listener on network and addr passed by the
+// previous process, or opens one with open, and passes it on to the next:
+// for the other listeners of the process, such as the admin listener,
+// which a new process could not bind while the old one holds it. A Unix
+// socket's file is removed when the process stops without an upgrade.
+func (u *Upgrader) ListenWith(network, addr string, open func(network, addr string) (net.Listener, error)) (net.Listener, error) {
+	return u.upg.ListenWithCallback(network, addr, open)
 }
