@@ -69,6 +69,7 @@ func TestDrainTimeoutCloses1001(t *testing.T) {
 	if st := p.wait(10 * time.Second); st != 0 {
 		t.Fatalf("exit status %d; want 0", st)
 	}
+	p.stderr.waitFor(t, reMust(`session ended .*code=1001 cause=drain`), time.Second)
 }
 
 // TestDrainSecondSignal: a second SIGTERM, or a SIGINT, during the drain
@@ -103,6 +104,7 @@ func TestDrainSecondSignal(t *testing.T) {
 			if st := p.wait(10 * time.Second); st != 0 {
 				t.Fatalf("exit status %d; want 0", st)
 			}
+			p.stderr.waitFor(t, reMust(`session ended .*code=1001 cause=shutdown`), time.Second)
 			if tc.second == 0 && reMust(`Draining`).MatchString(p.stderr.String()) {
 				t.Fatalf("SIGINT drained:\n%s", p.stderr.String())
 			}
