@@ -525,10 +525,14 @@ func runServer(ctx context.Context, cfg *cmdline.Config, srv *gateway.Server, w 
 			case err != nil:
 				log.Error("upgrade failed; this process serves on", "err", err)
 			}
-		case <-lc.upg.Exit():
+			if err != nil {
+				continue
+			}
+			// (The upgrader's Exit channel also closes when it is merely
+			// stopped, as --timeout does: a nil Upgrade is the hand-over.)
 			log.Info("upgrade: the new process serves; this one stops accepting")
 			lc.stopAdmin() // the new process answers on the admin listener
-			err := lc.drainAndStop(ctx, "upgraded", false, served, sigs)
+			err = lc.drainAndStop(ctx, "upgraded", false, served, sigs)
 			if errors.Is(err, gateway.ErrServerStopped) {
 				err = nil
 			}

@@ -105,9 +105,6 @@ func (u *Upgrader) Ready() error {
 	return u.upg.Ready()
 }
 
-// Exit is closed once a new process serves in this one's place.
-func (u *Upgrader) Exit() <-chan struct{} { return u.upg.Exit() }
-
 // Stop ends upgrades, when the process stops for good.
 func (u *Upgrader) Stop() { u.upg.Stop() }
 
