@@ -154,9 +154,11 @@ func TestSocketActivation(t *testing.T) {
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	pidFile := filepath.Join(t.TempDir(), "ws.pid")
+	ns := newNotifySocket(t)
+	t.Setenv("NOTIFY_SOCKET", ns.path)
 	// The listen port on the command line (1) is not bound: the passed
 	// socket is served.
-	cmd, out, done := startLogged(t, activate, pidFile, "-l", addr, "--",
+	cmd, out, done := startLogged(t, activate, pidFile, "-l", addr, "-E", "NOTIFY_SOCKET", "--",
 		wsBinary, "--pid-file", pidFile, "1", backend.addr())
 	// systemd-socket-activate starts websockify on the first connection,
 	// which websockify then serves.
@@ -167,9 +169,12 @@ func TestSocketActivation(t *testing.T) {
 		}
 	}
 	out.waitFor(t, reMust(`Listen on `+addr+` \(systemd socket activation\)`), 10*time.Second)
-	// The upgraded process serves the same socket.
+	ns.expect(5*time.Second, "READY=1", "MAINPID="+strconv.Itoa(cmd.Process.Pid))
+	// The upgraded process serves the same socket, and tells systemd it is
+	// the main process now.
 	cmd.Process.Signal(syscall.SIGUSR2)
 	newPID := waitNewPID(t, pidFile, cmd.Process.Pid)
+	ns.expect(10*time.Second, "READY=1", "MAINPID="+strconv.Itoa(newPID))
 	<-done
 	if err := quickSession(addr, []byte("after the upgrade")); err != nil {
 		t.Fatalf("after the upgrade: %v", err)
