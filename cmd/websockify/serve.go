@@ -216,10 +216,13 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 				return err
 			}
 		}
+		// systemd learns the new MAINPID before the previous process hears
+		// that it may exit (systemd reads notifications before SIGCHLD):
+		// its exit is then not the service's.
+		lc.sd.Ready(lc.status("serving"))
 		if err := upg.Ready(); err != nil {
 			return fmt.Errorf("upgrade: %w", err)
 		}
-		lc.sd.Ready(lc.status("serving"))
 		lc.sd.Watchdog(wctx, wd, statusRefresh, func() string { return lc.status("serving") })
 		return nil
 	}
