@@ -29,9 +29,10 @@ type lifecycle struct {
 	ready   *admin.Readiness  // what /readyz answers
 	upgrade chan error        // the result of a SIGUSR2 upgrade
 	sigs    <-chan os.Signal  // SIGTERM, SIGINT, SIGUSR2
-	// stopAdmin closes the admin listener: after an upgrade the new
-	// process answers on it.
-	stopAdmin func()
+	// stopAdmin closes the admin listener, and stopNotify ends the
+	// watchdog and status updates: after an upgrade the new process
+	// answers on the one and sends the others.
+	stopAdmin, stopNotify func()
 }
 
 // status is the line systemd shows (STATUS=).
@@ -91,7 +92,9 @@ func (l *lifecycle) drainAndStop(ctx context.Context, why string, stopping bool,
 			l.log.Info(fmt.Sprintf("%v while draining: closing the %d sessions left with 1001 now", sig, l.srv.ActiveSessions()))
 			return l.closeNow(ctx, served)
 		case <-tick.C:
-			l.sd.Status(l.status("draining"))
+			if stopping { // after an upgrade, systemd's status is the new process's
+				l.sd.Status(l.status("draining"))
+			}
 		}
 	}
 }

@@ -210,6 +210,7 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 	}
 	wctx, stopWatchdog := context.WithCancel(ctx)
 	defer stopWatchdog()
+	lc.stopNotify = stopWatchdog
 	serving := func() error {
 		if upgraded && pidFile != nil {
 			if err := pidFile.WritePID(); err != nil {
@@ -535,6 +536,7 @@ func runServer(ctx context.Context, cfg *cmdline.Config, srv *gateway.Server, w 
 			// stopped, as --timeout does: a nil Upgrade is the hand-over.)
 			log.Info("upgrade: the new process serves; this one stops accepting")
 			lc.stopAdmin() // the new process answers on the admin listener
+			lc.stopNotify()
 			err = lc.drainAndStop(ctx, "upgraded", false, served, sigs)
 			if errors.Is(err, gateway.ErrServerStopped) {
 				err = nil
