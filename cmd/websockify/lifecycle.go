@@ -66,16 +66,16 @@ func (l *lifecycle) drainAndStop(ctx context.Context, why string, stopping bool,
 	// process: close it too, or the kernel would go on accepting.
 	l.upg.Stop()
 	l.srv.StopAccepting()
-	open := l.srv.ActiveSessions()
-	if l.drain <= 0 || open == 0 {
+	if l.drain <= 0 {
 		return l.closeNow(ctx, served)
 	}
-	l.log.Info(fmt.Sprintf("Draining (%s): not accepting; waiting up to %v for %d open sessions to end (SIGTERM again or SIGINT closes them now)", why, l.drain, open))
+	start := time.Now()
+	l.log.Info(fmt.Sprintf("Draining (%s): not accepting; waiting up to %v for %d open sessions to end (SIGTERM again or SIGINT closes them now)", why, l.drain, l.srv.ActiveSessions()))
 	t := time.NewTimer(l.drain)
 	defer t.Stop()
-	tick := time.NewTicker(time.Second)
+	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	for {
+	for n := 1; ; n++ {
 		select {
 		case err := <-served:
 			l.log.Info("Drained: every session has ended")
@@ -92,12 +92,23 @@ func (l *lifecycle) drainAndStop(ctx context.Context, why string, stopping bool,
 			l.log.Info(fmt.Sprintf("%v while draining: closing the %d sessions left with 1001 now", sig, l.srv.ActiveSessions()))
 			return l.closeNow(ctx, served)
 		case <-tick.C:
-			if stopping { // after an upgrade, systemd's status is the new process's
+			// No session left: what remains are idle HTTP keep-alive
+			// connections (a browser keeps them for minutes) and
+			// handshakes, which had handshakeGrace to become sessions.
+			if l.srv.ActiveSessions() == 0 && time.Since(start) >= handshakeGrace {
+				l.log.Info("Drained: every session has ended")
+				return l.closeNow(ctx, served)
+			}
+			if stopping && n%10 == 0 { // after an upgrade, systemd's status is the new process's
 				l.sd.Status(l.status("draining"))
 			}
 		}
 	}
 }
+
+// handshakeGrace is how long a drain lets connections in their handshake
+// become sessions when no session is open.
+const handshakeGrace = time.Second
 
 // shutdownReason is the reason of the 1001 close frames of a drain or a
 // shutdown (Shutdown's, as the reference's).
