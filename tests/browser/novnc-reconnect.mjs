@@ -51,7 +51,7 @@ await run('novnc-reconnect', async (page) => {
   await page.goto(url);
   await connected(page, 'first');
   await colour(page, first, 'first instance');
-  await screenshot(page, 'novnc-reconnect-1.png');
+  await screenshot(page, `novnc-reconnect-${env("SHOT_TAG", "a")}-1.png`);
   console.log('FIRST_CONNECTED');
   await page.waitForFunction(() => document.documentElement.classList.contains('noVNC_reconnecting'), null, { timeout: 40000 });
   const closes = await page.evaluate(() => window.__closes);
@@ -60,6 +60,6 @@ await run('novnc-reconnect', async (page) => {
     `closes ${JSON.stringify(closes)}; want one 1001 "Server shutting down"`);
   await connected(page, 'second');
   await colour(page, second, 'second instance');
-  await screenshot(page, 'novnc-reconnect-2.png');
+  await screenshot(page, `novnc-reconnect-${env("SHOT_TAG", "a")}-2.png`);
   console.log('SECOND_CONNECTED', await page.evaluate(() => document.getElementById('noVNC_status').textContent));
 }, { timeoutMs: 80000 });
