@@ -90,8 +90,8 @@ func TestWatchdogInterval(t *testing.T) {
 		{"", "", false, 0, false},
 		{"2000000", "", false, 2 * time.Second, false},
 		{"2000000", self, false, 2 * time.Second, false},
-		{"2000000", "1", false, 0, false},         // another process's
-		{"2000000", parent, false, 0, false},      // the parent's, and we are not its upgrade
+		{"2000000", "1", false, 0, false},    // another process's
+		{"2000000", parent, false, 0, false}, // the parent's, and we are not its upgrade
 		{"2000000", parent, true, 2 * time.Second, false},
 		{"x", "", false, 0, true},
 		{"0", "", false, 0, true},
