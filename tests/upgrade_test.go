@@ -439,10 +439,17 @@ func TestUpgradeAdminListener(t *testing.T) {
 	}
 	before.echoOnce([]byte("old process"))
 
-	// The new process drains on SIGTERM: /readyz says so.
+	// The new process drains on SIGTERM: /readyz says so. It passes the
+	// signal to the old one, which closes its session now (a second
+	// SIGTERM).
 	rc := dialRaw(t, addr)
 	rc.c.SetDeadline(time.Time{})
 	syscall.Kill(newPID, syscall.SIGTERM)
+	if code, _, _ := before.expectClose(10 * time.Second); code != 1001 {
+		t.Fatalf("the old process's session closed with %d; want 1001", code)
+	}
+	out.waitFor(t, reMust(`passing terminated to the previous process \d+, which still drains`), 5*time.Second)
+	out.waitFor(t, reMust(`terminated while draining: closing the 1 sessions left with 1001 now`), 5*time.Second)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		st, body := getStatus(readyz)

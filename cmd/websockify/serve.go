@@ -507,6 +507,12 @@ func runServer(ctx context.Context, cfg *cmdline.Config, srv *gateway.Server, w 
 				continue
 			}
 			log.Info("In exit", "signal", sig.String())
+			if pid, ok := lc.upg.Predecessor(); ok {
+				// systemd (KillMode=mixed) signals the main process only:
+				// the previous one, still draining, stops with it.
+				log.Info(fmt.Sprintf("passing %v to the previous process %d, which still drains", sig, pid))
+				syscall.Kill(pid, sig.(syscall.Signal))
+			}
 			if sig == syscall.SIGINT {
 				lc.sd.Stopping(lc.status("stopping"))
 				err = lc.closeNow(ctx, served)

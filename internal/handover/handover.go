@@ -32,7 +32,8 @@ const (
 // a new process on Upgrade, and takes them over from its predecessor when
 // it is such a new process.
 type Upgrader struct {
-	upg *tableflip.Upgrader
+	upg  *tableflip.Upgrader
+	ppid int // the previous process, when this one was started by an upgrade
 
 	mu      sync.Mutex
 	busy    bool   // an upgrade runs
@@ -47,7 +48,20 @@ func New() (*Upgrader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upgrades: %w", err)
 	}
-	return &Upgrader{upg: upg}, nil
+	u := &Upgrader{upg: upg}
+	if upg.HasParent() {
+		u.ppid = os.Getppid() // tableflip starts the new process as a child
+	}
+	return u, nil
+}
+
+// Predecessor returns the process this one was started by in an upgrade,
+// while it still runs (it drains its sessions).
+func (u *Upgrader) Predecessor() (pid int, running bool) {
+	if u.ppid == 0 || os.Getppid() != u.ppid { // once it exits, this process is reparented
+		return 0, false
+	}
+	return u.ppid, true
 }
 
 // HasParent reports whether this process was started by an upgrade.
