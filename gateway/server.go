@@ -142,6 +142,7 @@ type Server struct {
 	sessions map[*session]struct{}
 	wg       sync.WaitGroup
 	stopped  bool
+	closing  bool // CloseSessions ran: connections accepted now are dropped
 	idle     *time.Timer
 	started  uint64 // sessions upgraded so far
 	accepted uint64 // connections accepted so far
@@ -303,11 +304,13 @@ func (s *Server) acceptLoop(acc accepter, w *workers) error {
 }
 
 // track registers an accepted connection and numbers it; false means the
-// server stopped.
+// server is closing its sessions. A connection accepted just before
+// StopAccepting is served all the same: its client was not refused, and
+// must not be reset (a drain, an upgrade's hand-over).
 func (s *Server) track(c net.Conn) (uint64, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopped {
+	if s.closing {
 		return 0, false
 	}
 	s.conns[c] = struct{}{}
@@ -397,6 +400,7 @@ func (s *Server) CloseSessions(code ws.StatusCode, reason string) {
 func (s *Server) StopSessions(cause Cause, code ws.StatusCode, reason string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closing = true
 	inSession := make(map[net.Conn]bool, len(s.sessions))
 	for ss := range s.sessions {
 		inSession[ss.raw] = true

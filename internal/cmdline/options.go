@@ -81,6 +81,9 @@ type Config struct {
 	IdleTimeout  time.Duration
 	Heartbeat    time.Duration
 	Relay        gateway.Relay
+	// DrainTimeout is how long open sessions may run after SIGTERM or an
+	// upgrade before they are closed with 1001; zero closes them at once.
+	DrainTimeout time.Duration
 
 	MaxFrameSize     int64
 	MaxHeaderBytes   int
@@ -323,7 +326,7 @@ func (cfg *Config) parseValues(c *cli.Context) error {
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{flagTimeout, &cfg.Timeout}, {flagIdleTimeout, &cfg.IdleTimeout}, {flagHeartbeat, &cfg.Heartbeat}} {
+	}{{flagTimeout, &cfg.Timeout}, {flagIdleTimeout, &cfg.IdleTimeout}, {flagHeartbeat, &cfg.Heartbeat}, {flagDrainTimeout, &cfg.DrainTimeout}} {
 		n := c.Int(d.name)
 		if n < 0 {
 			return usageErrorf("--%s must not be negative", d.name)
