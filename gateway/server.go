@@ -125,8 +125,27 @@ type Server struct {
 	// descriptor limit.
 	PendingLimits PendingLimits
 
+	// Limits caps the sessions and the handshake rate (limits.go),
+	// checked before Authorize, Route and the dial.
+	Limits Limits
+
+	// OnRefused, if set, is called for every handshake a limit refuses,
+	// with the reason (one of the Refused* constants).
+	OnRefused func(reason string)
+
+	// SessionToken, if set, names the token of a WebSocket request without
+	// looking it up: for Limits.PerToken, the session list and ending
+	// sessions by token. It must be cheap: it runs before the limits.
+	SessionToken func(r *http.Request) (token string, ok bool)
+
+	// TokenElsewhere, if set, reports how many sessions token holds on
+	// other instances (a fleet registry), for Limits.PerToken.
+	TokenElsewhere func(token string) int
+
 	admissionOnce sync.Once
 	admission     *admission // nil: no caps
+	limiterOnce   sync.Once
+	limits        *limiter
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -152,6 +171,11 @@ type ConnInfo struct {
 	TLS *tls.ConnectionState
 	// Target is the session's target, once Route has chosen it.
 	Target Endpoint
+	// Token is the request's token (Server.SessionToken), empty without
+	// one. It is a secret: log it only redacted.
+	Token string
+
+	slot *slot // the session's place in the limits' counts
 }
 
 // Recorder observes the bytes of one session. Its methods may be called

@@ -28,6 +28,7 @@ type session struct {
 	endpoint Endpoint
 	log      *slog.Logger
 	traffic  *traffic
+	slot     *slot // released when the session ends
 
 	core core.Session
 
@@ -172,6 +173,7 @@ func (ss *session) finish() {
 		ss.rec.Close()
 	}
 	ss.srv.removeSession(ss)
+	ss.slot.release()
 	ss.raw.Close()
 	ss.srv.untrack(ss.raw)
 }

@@ -144,6 +144,10 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 		IdleTimeout:      cfg.IdleTimeout,
 		FlashPolicy:      cfg.FlashPolicy,
 		Logger:           log,
+		Limits: gateway.Limits{
+			MaxConnections: cfg.Sessions.MaxConnections, PerClient: cfg.Sessions.MaxPerIP,
+			PerToken: cfg.Sessions.MaxPerToken, HandshakeRate: cfg.Sessions.HandshakeRate,
+		},
 	}
 	var cleanups []func()
 	cleanup = func() {
@@ -177,6 +181,7 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 	cleanups = append(cleanups, func() { rt.Close() })
 	if rt.Tokens != nil {
 		srv.Route = rt.Route
+		srv.SessionToken = rt.Token
 		srv.Target = gateway.Endpoint{Label: rt.Label}
 	}
 	if rt.Auth != nil {

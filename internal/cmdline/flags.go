@@ -144,6 +144,7 @@ func flags() []cli.Flag {
 		&cli.IntFlag{Category: catWrap, Name: flagWrapStartLimit, Value: 10, Usage: "respawn gives up after `N` failed starts in a row (exited before listening, or failed within 10 s); 0: never"},
 		&cli.StringFlag{Category: catWrap, Name: flagRebindSO, EnvVars: []string{"WEBSOCKIFY_REBIND_SO"}, Usage: "use the rebind.so `FILE` instead of the embedded one", TakesFile: true},
 	}
+	fl = append(fl, sessionFlags()...)
 	// A switch is off unless given, and "(default: false)" says nothing;
 	// a zero interval is off.
 	for _, f := range fl {

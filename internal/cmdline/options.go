@@ -86,6 +86,9 @@ type Config struct {
 	MaxHeaderBytes   int
 	HandshakeTimeout time.Duration
 
+	// Sessions holds the session control options (sessions.go).
+	Sessions SessionControl
+
 	// Warnings are notes for the log about accepted but inert options.
 	Warnings []string
 }
@@ -218,6 +221,10 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 	}
 	cfg := fromFlags(c, wrap)
 	if err := cfg.parseValues(c); err != nil {
+		return nil, err
+	}
+	var err error
+	if cfg.Sessions, err = sessionControl(c); err != nil {
 		return nil, err
 	}
 	if err := cfg.checkLimits(); err != nil {

@@ -130,6 +130,12 @@ func (r *Router) Route(req *http.Request) (gateway.Endpoint, error) {
 	return ep, nil
 }
 
+// Token names the request's token without looking it up (for the
+// gateway's per-token limit and session list).
+func (r *Router) Token(req *http.Request) (string, bool) {
+	return tokens.FromRequest(req, r.src)
+}
+
 // Authorize runs the auth plugin on a WebSocket request, with the SSL_*
 // headers removed and the TLS state of the connection.
 func (r *Router) Authorize(req *http.Request, info *gateway.ConnInfo) error {
