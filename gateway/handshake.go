@@ -181,7 +181,7 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *
 // client), and the connection is then the caller's to end.
 func (s *Server) startSession(raw, c net.Conn, br *bufio.Reader, proto string, req *http.Request, info *ConnInfo, log *slog.Logger) *session {
 	ss := newSession(s, c, br, proto, info.Target, log)
-	ss.slot = info.slot
+	ss.slot, ss.info, ss.proto, ss.started = info.slot, info, proto, time.Now()
 	ss.raw = raw
 	if !s.addSession(ss) {
 		// --run-once: a second session raced the first one in.

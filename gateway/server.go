@@ -154,6 +154,7 @@ type Server struct {
 	noLoops  bool     // the loops could not start: sessions use goroutines
 	conns    map[net.Conn]struct{}
 	sessions map[*session]struct{}
+	byID     map[uint64]*session // the same sessions, by ConnInfo.ID
 	wg       sync.WaitGroup
 	stopped  bool
 	idle     *time.Timer
@@ -174,6 +175,10 @@ type ConnInfo struct {
 	// Token is the request's token (Server.SessionToken), empty without
 	// one. It is a secret: log it only redacted.
 	Token string
+	// Expires, if set (by Route), is when the token stops being valid: a
+	// JWT's exp. The session list shows it; revocation ends the session
+	// then.
+	Expires time.Time
 
 	slot *slot // the session's place in the limits' counts
 }
@@ -267,6 +272,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	if s.conns == nil {
 		s.conns = make(map[net.Conn]struct{})
 		s.sessions = make(map[*session]struct{})
+		s.byID = make(map[uint64]*session)
 	}
 	if s.IdleTimeout > 0 {
 		s.idle = time.AfterFunc(s.IdleTimeout, s.idleExpired)
@@ -438,6 +444,7 @@ func (s *Server) addSession(ss *session) bool {
 	}
 	s.started++
 	s.sessions[ss] = struct{}{}
+	s.byID[ss.info.ID] = ss
 	if s.idle != nil {
 		s.idle.Stop()
 	}
@@ -448,6 +455,7 @@ func (s *Server) removeSession(ss *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.sessions, ss)
+	delete(s.byID, ss.info.ID)
 	if len(s.sessions) == 0 && s.idle != nil && !s.stopped {
 		s.idle.Reset(s.IdleTimeout)
 	}

@@ -29,6 +29,9 @@ type session struct {
 	log      *slog.Logger
 	traffic  *traffic
 	slot     *slot // released when the session ends
+	info     *ConnInfo
+	proto    string
+	started  time.Time
 
 	core core.Session
 
