@@ -36,6 +36,18 @@ func run(argv []string) int {
 		}
 		return exitCode(err)
 	}
+	if len(argv) > 1 && argv[1] == "sessions" {
+		sc, err := cmdline.ParseSessions(argv[2:], os.Stdout)
+		var ue *cmdline.UsageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(os.Stderr, "websockify: error: %v\nTry 'websockify sessions --help' for the usage.\n", err)
+			return 2
+		}
+		if err == nil {
+			err = runSessions(sc, os.Stdout)
+		}
+		return exitCode(err)
+	}
 	cfg, rb, err := cmdline.Parse(argv, versionString(), os.Stdout)
 	if err == nil {
 		if rb != nil {

@@ -120,6 +120,7 @@ websockify [options] --unix-listen=FILE target_addr:target_port
 websockify [options] --inetd target_addr:target_port
 websockify [options] [source_addr:]source_port -- PROGRAM [ARGS...]
 websockify probe [--send DATA] [--expect DATA] [--timeout SECONDS] [--insecure] URL
+websockify sessions [--admin ADDR] [--admin-token-file FILE] list|show|kill ...
 websockify rebind OLD_PORT NEW_PORT PROGRAM [ARGS...]`
 
 // Parse reads argv (with the program name first). It returns either a
