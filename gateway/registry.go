@@ -24,6 +24,9 @@ type SessionInfo struct {
 	// Expires is ConnInfo.Expires: when the token stops being valid (zero:
 	// never).
 	Expires time.Time
+	// Ending says that the session was stopped (StopSession) and waits for
+	// the client's close reply.
+	Ending bool
 }
 
 // StatusPolicyViolation (1008) closes sessions ended by an operator or a
@@ -35,6 +38,7 @@ func (ss *session) describe() SessionInfo {
 	si := SessionInfo{
 		ID: ss.info.ID, Client: ss.info.ClientAddr(), Target: ss.endpoint.String(), Token: ss.info.Token,
 		Subprotocol: ss.proto, TLS: ss.info.TLS != nil, Started: ss.started, Expires: ss.info.Expires,
+		Ending: ss.stopping.Load(),
 	}
 	switch d := ss.driver(); d.(type) {
 	case nil:
@@ -108,7 +112,7 @@ func (s *Server) StopSession(id uint64, cause EndCause, reason string) bool {
 }
 
 // StopSessions ends, as StopSession, every open session for which match
-// is true, and returns how many.
+// is true, and returns how many; sessions already stopped are left alone.
 func (s *Server) StopSessions(match func(SessionInfo) bool, cause EndCause, reason string) int {
 	s.mu.Lock()
 	list := make([]*session, 0, len(s.sessions))
@@ -118,20 +122,24 @@ func (s *Server) StopSessions(match func(SessionInfo) bool, cause EndCause, reas
 	s.mu.Unlock()
 	n := 0
 	for _, ss := range list {
-		if match(ss.describe()) {
-			ss.stop(cause, reason)
+		if !ss.stopping.Load() && match(ss.describe()) && ss.stop(cause, reason) {
 			n++
 		}
 	}
 	return n
 }
 
-// stop closes the session from outside with 1008 and reason, logging why.
-func (ss *session) stop(cause EndCause, reason string) {
+// stop closes the session from outside with 1008 and reason, logging why;
+// false if it had been stopped already.
+func (ss *session) stop(cause EndCause, reason string) bool {
+	if !ss.stopping.CompareAndSwap(false, true) {
+		return false
+	}
 	what := "session ended by an operator"
 	if cause == EndRevoked {
 		what = "session ended: token revoked"
 	}
 	ss.log.Warn(what, "session", ss.info.ID, "reason", reason)
 	ss.closeWith(StatusPolicyViolation, reason)
+	return true
 }

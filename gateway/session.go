@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -32,6 +33,7 @@ type session struct {
 	info     *ConnInfo
 	proto    string
 	started  time.Time
+	stopping atomic.Bool // stopped from outside (registry.go)
 
 	core core.Session
 

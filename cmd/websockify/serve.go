@@ -187,6 +187,11 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 	if rt.Auth != nil {
 		srv.Authorize = rt.Authorize
 	}
+	sctx, stopSessionControl := context.WithCancel(ctx)
+	cleanups = append(cleanups, stopSessionControl)
+	if err := startRevocation(sctx, cfg, srv, rt, log); err != nil {
+		return nil, nil, cleanup, err
+	}
 	if len(cfg.Wrap) > 0 {
 		if w, err = newWrapped(cfg, log); err != nil {
 			return nil, nil, cleanup, err
