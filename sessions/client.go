@@ -62,7 +62,9 @@ type APIError struct {
 	Msg    string
 }
 
-func (e *APIError) Error() string { return fmt.Sprintf("%d %s: %s", e.Status, http.StatusText(e.Status), e.Msg) }
+func (e *APIError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.Status, http.StatusText(e.Status), e.Msg)
+}
 
 // do sends a request and decodes a 200 answer into out.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, out any) error {

@@ -324,4 +324,3 @@ func TestRevokeRedis(t *testing.T) {
 		})
 	}
 }
-
