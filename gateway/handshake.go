@@ -67,6 +67,7 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 		}
 	}()
 	defer s.pendingDone(raw)
+	accepted := time.Now()
 
 	log := s.logger().With("client", peerName(raw))
 
@@ -95,6 +96,9 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 	proto, ok := s.upgrade(c, br, req, info, log)
 	if !ok {
 		return
+	}
+	if s.Observer != nil {
+		s.Observer.Upgraded(time.Since(accepted))
 	}
 	// Past the upgrade: lift the header cap and the handshake deadline,
 	// and no longer count as pending.
@@ -142,12 +146,14 @@ func (s *Server) readUpgradeRequest(raw, c net.Conn, cr *capReader, br *bufio.Re
 // valid handshake or that a limit refuses.
 func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *ConnInfo, log *slog.Logger) (proto string, ok bool) {
 	if he := checkHandshake(req); he != nil {
+		s.refused(RefusedBadRequest)
 		log.Info("handshake refused", "status", he.Status, "err", he.Err)
 		writeHTTPError(c, req.Method, he.Status, "", he.Header)
 		return "", false
 	}
 	proto, ok = chooseProtocol(req.Header.Values("Sec-WebSocket-Protocol"))
 	if !ok {
+		s.refused(RefusedBadRequest)
 		log.Warn("handshake refused: no supported subprotocol", "offered", req.Header.Values("Sec-WebSocket-Protocol"))
 		writeHTTPError(c, req.Method, http.StatusBadRequest,
 			"Client must support 'binary' or 'base64' protocol", nil)
@@ -170,6 +176,7 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *
 	bw.Reset(nil) // the upgrader has flushed it
 	writerPool.Put(bw)
 	if err != nil {
+		s.refused(RefusedBadRequest)
 		log.Warn("handshake refused", "err", err)
 		return "", false
 	}
@@ -181,8 +188,8 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *
 // client), and the connection is then the caller's to end.
 func (s *Server) startSession(raw, c net.Conn, br *bufio.Reader, proto string, req *http.Request, info *ConnInfo, log *slog.Logger) *session {
 	ss := newSession(s, c, br, proto, info.Target, log)
-	ss.slot, ss.info, ss.proto, ss.started = info.slot, info, proto, time.Now()
-	ss.raw = raw
+	ss.raw, ss.id = raw, info.ID
+	ss.slot, ss.info, ss.proto = info.slot, info, proto
 	if !s.addSession(ss) {
 		// --run-once: a second session raced the first one in.
 		ss.closeWith(statusTryAgainLater, "Server is busy")
@@ -237,9 +244,7 @@ func (s *Server) reserve(c net.Conn, req *http.Request, info *ConnInfo, log *slo
 	}
 	code, h := r.status()
 	log.Warn("handshake refused: over a limit", "limit", r.reason, "max", r.limit, "status", code)
-	if s.OnRefused != nil {
-		s.OnRefused(r.reason)
-	}
+	s.refused(r.reason)
 	writeHTTPError(c, req.Method, code, "", h)
 	return false
 }
@@ -265,6 +270,7 @@ func (s *Server) admit(c net.Conn, req *http.Request, info *ConnInfo, log *slog.
 	if !errors.As(err, &he) {
 		he = &HTTPError{Status: http.StatusForbidden, Err: err}
 	}
+	s.refused(refusalReason(he))
 	log.Warn("request refused", "status", he.Status, "err", he.Err)
 	writeHTTPError(c, req.Method, he.Status, he.Message, he.Header)
 	return false
@@ -280,12 +286,15 @@ func (s *Server) rejectBadRequest(c net.Conn, log interface {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, errHeaderTooLarge):
 		log.Debug("connection closed before a request", "err", err)
 	case errors.As(err, &ne) && ne.Timeout():
+		s.refused(RefusedTimeout)
 		log.Debug("handshake timed out", "err", err)
 		writeHTTPError(c, "", http.StatusRequestTimeout, "", nil)
 	case errors.Is(err, errHeaderTooLarge):
+		s.refused(RefusedTooLarge)
 		log.Debug("request header too large")
 		writeHTTPError(c, "", http.StatusRequestHeaderFieldsTooLarge, "", nil)
 	default:
+		s.refused(RefusedBadRequest)
 		log.Debug("malformed request", "err", err)
 		writeHTTPError(c, "", http.StatusBadRequest, "Bad request syntax", nil)
 	}
@@ -344,7 +353,10 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // HTTPError is an error that is answered with an HTTP status before the
 // upgrade.
 type HTTPError struct {
-	Status  int
+	Status int
+	// Reason, one of the Refused* constants, says why for metrics; empty
+	// means one read from Status.
+	Reason  string
 	Message string      // reason shown to the client; empty means the status text
 	Header  http.Header // extra response headers, e.g. WWW-Authenticate
 	Err     error       // what is logged

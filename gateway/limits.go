@@ -32,7 +32,8 @@ type Limits struct {
 	HandshakeBurst int
 }
 
-// Reasons a handshake is refused by Limits, as passed to Server.OnRefused.
+// Reasons a handshake is refused by Limits, as passed to
+// Observer.HandshakeRefused (RefusedLimit's details).
 const (
 	RefusedMaxConnections = "max_connections"
 	RefusedPerClient      = "max_connections_per_ip"

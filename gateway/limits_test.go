@@ -77,8 +77,9 @@ func TestLimiterRate(t *testing.T) {
 
 func TestLimitsBeforeRouteAndDial(t *testing.T) {
 	eachRelay(t, func(t *testing.T, rl Relay) {
-		var routed, refused atomic.Int32
-		addr := startServer(t, &Server{Relay: rl,
+		var routed atomic.Int32
+		obs := newRecObserver()
+		addr := startServer(t, &Server{Relay: rl, Observer: obs,
 			Limits: Limits{PerToken: 1},
 			SessionToken: func(r *http.Request) (string, bool) {
 				tok := r.URL.Query().Get("token")
@@ -87,11 +88,6 @@ func TestLimitsBeforeRouteAndDial(t *testing.T) {
 			Route: func(r *http.Request) (Endpoint, error) {
 				routed.Add(1)
 				return Endpoint{Address: startEcho(t)}, nil
-			},
-			OnRefused: func(reason string) {
-				if reason == RefusedPerToken {
-					refused.Add(1)
-				}
 			},
 		})
 		c, _, resp := dialPath(t, addr, "/?token=a", "")
@@ -104,8 +100,11 @@ func TestLimitsBeforeRouteAndDial(t *testing.T) {
 		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
 			t.Fatalf("second: %d %v", resp.StatusCode, resp.Header)
 		}
-		if routed.Load() != 1 || refused.Load() != 1 {
-			t.Fatalf("routed %d, refused %d", routed.Load(), refused.Load())
+		obs.mu.Lock()
+		refused := obs.refused
+		obs.mu.Unlock()
+		if routed.Load() != 1 || len(refused) != 1 || refused[0] != RefusedPerToken {
+			t.Fatalf("routed %d, refused %v", routed.Load(), refused)
 		}
 		// A bad version is refused before the limits and the route.
 		c3, _, resp := dialRawHead(t, addr, strings.Replace(handshake, "Version: 13", "Version: 8", 1))

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/websockify-go/websockify/gateway/internal/core"
 )
 
 // SessionInfo describes an open session for the session list.
@@ -40,14 +41,11 @@ func (ss *session) describe() SessionInfo {
 		Subprotocol: ss.proto, TLS: ss.info.TLS != nil, Started: ss.started, Expires: ss.info.Expires,
 		Ending: ss.stopping.Load(),
 	}
-	switch d := ss.driver(); d.(type) {
-	case nil:
-	case *goRelay:
-		si.Driver = "goroutines"
-	default:
-		si.Driver = "epoll"
+	if d := ss.driverName(); d != DriverNone {
+		si.Driver = d
 	}
-	ss.fillStats(&si)
+	st := ss.core.Stats()
+	si.FromClient, si.ToClient, si.LastActivity = st.FromClient, st.ToClient, st.LastActivity
 	return si
 }
 
@@ -135,11 +133,11 @@ func (ss *session) stop(cause EndCause, reason string) bool {
 	if !ss.stopping.CompareAndSwap(false, true) {
 		return false
 	}
-	what := "session ended by an operator"
+	what, cc := "session ended by an operator", core.Killed
 	if cause == EndRevoked {
-		what = "session ended: token revoked"
+		what, cc = "session ended: token revoked", core.Revoked
 	}
 	ss.log.Warn(what, "session", ss.info.ID, "reason", reason)
-	ss.closeWith(StatusPolicyViolation, reason)
+	ss.stopWith(cc, StatusPolicyViolation, reason)
 	return true
 }

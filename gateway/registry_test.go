@@ -19,7 +19,8 @@ func TestStopSession(t *testing.T) {
 			io.Copy(io.MultiWriter(c, &got), c) // echo until EOF
 			targetEOF <- got.Bytes()
 		})
-		s := &Server{Relay: r, Target: Endpoint{Address: target}, Logger: quietLogger(),
+		obs := newRecObserver()
+		s := &Server{Relay: r, Target: Endpoint{Address: target}, Logger: quietLogger(), Observer: obs,
 			SessionToken: func(r *http.Request) (string, bool) {
 				tok := r.URL.Query().Get("token")
 				return tok, tok != ""
@@ -78,6 +79,9 @@ func TestStopSession(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("the target saw no EOF")
 		}
+		if e := obs.waitEnd(t); e.Cause != "killed" || e.Code != 1008 {
+			t.Fatalf("end reported: %+v", e)
+		}
 		// The other session goes on.
 		keep.Write(clientFrame(true, ws.OpBinary, []byte("still")))
 		if f := readFrame(t, keepBR); string(f.Payload) != "still" {
@@ -93,6 +97,10 @@ func TestStopSession(t *testing.T) {
 		f := readFrame(t, keepBR)
 		if code, reason := ws.ParseCloseFrameData(f.Payload); f.Header.OpCode != ws.OpClose || code != 1008 || reason != "revoked" {
 			t.Fatalf("close %v %d %q", f.Header.OpCode, code, reason)
+		}
+		keep.Write(clientFrame(true, ws.OpClose, ws.NewCloseFrameBody(ws.StatusPolicyViolation, "")))
+		if e := obs.waitEnd(t); e.Cause != "revoked" {
+			t.Fatalf("end reported: %+v", e)
 		}
 	})
 }

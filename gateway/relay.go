@@ -169,6 +169,7 @@ func (g *goRelay) copyToClient() {
 		bp := bufPool.Get().(*[]byte)
 		n, rerr := g.target.Read((*bp)[core.Headroom : core.Headroom+readSize])
 		if n > 0 {
+			c.TargetReceived(time.Now()) // an atomic store: no lock
 			g.sendFrame(*bp, n)
 		}
 		bufPool.Put(bp)
@@ -286,6 +287,15 @@ func (g *goRelay) tick() {
 func (g *goRelay) close(code ws.StatusCode, reason string) {
 	g.mu.Lock()
 	g.ss.core.Close(code, reason, time.Now())
+	g.mu.Unlock()
+	g.flushControl()
+	g.arm()
+}
+
+// stop sends our close frame with code and reason, recording cause.
+func (g *goRelay) stop(cause core.Cause, code ws.StatusCode, reason string) {
+	g.mu.Lock()
+	g.ss.core.Stop(cause, code, reason, time.Now())
 	g.mu.Unlock()
 	g.flushControl()
 	g.arm()

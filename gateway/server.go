@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/websockify-go/websockify/gateway/internal/core"
 )
 
 // Defaults for the zero values of Server's fields.
@@ -120,6 +121,10 @@ type Server struct {
 	// GOMAXPROCS.
 	EventLoops int
 
+	// Observer, if set, is told of refusals, handshakes, dials and session
+	// ends, for metrics.
+	Observer Observer
+
 	// PendingLimits caps the connections that have not finished their
 	// handshake (admission.go). The zero value derives the caps from the
 	// descriptor limit.
@@ -128,10 +133,6 @@ type Server struct {
 	// Limits caps the sessions and the handshake rate (limits.go),
 	// checked before Authorize, Route and the dial.
 	Limits Limits
-
-	// OnRefused, if set, is called for every handshake a limit refuses,
-	// with the reason (one of the Refused* constants).
-	OnRefused func(reason string)
 
 	// SessionToken, if set, names the token of a WebSocket request without
 	// looking it up: for Limits.PerToken, the session list and ending
@@ -160,6 +161,9 @@ type Server struct {
 	idle     *time.Timer
 	started  uint64 // sessions upgraded so far
 	accepted uint64 // connections accepted so far
+
+	// Payload bytes of the sessions that have ended (Totals).
+	endedFromClient, endedToClient uint64
 }
 
 // ConnInfo describes an accepted connection to the hooks.
@@ -451,9 +455,13 @@ func (s *Server) addSession(ss *session) bool {
 	return true
 }
 
-func (s *Server) removeSession(ss *session) {
+func (s *Server) removeSession(ss *session, st core.Stats) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// In one step with the removal, so that Totals never counts a session
+	// twice or not at all.
+	s.endedFromClient += st.FromClient
+	s.endedToClient += st.ToClient
 	delete(s.sessions, ss)
 	delete(s.byID, ss.info.ID)
 	if len(s.sessions) == 0 && s.idle != nil && !s.stopped {

@@ -27,12 +27,13 @@ type session struct {
 	br       *bufio.Reader // the handshake's reader: bytes the client sent after its request
 	base64   bool
 	endpoint Endpoint
+	id       uint64    // the connection's number (ConnInfo.ID)
+	started  time.Time // when the session was upgraded
 	log      *slog.Logger
 	traffic  *traffic
 	slot     *slot // released when the session ends
 	info     *ConnInfo
 	proto    string
-	started  time.Time
 	stopping atomic.Bool // stopped from outside (registry.go)
 
 	core core.Session
@@ -51,6 +52,8 @@ type driver interface {
 	// close sends our close frame with code and reason (Shutdown,
 	// CloseSessions).
 	close(code ws.StatusCode, reason string)
+	// stop is close recording cause as the session's end (core.Stop).
+	stop(cause core.Cause, code ws.StatusCode, reason string)
 	// abort ends the session at once, closing both connections.
 	abort()
 }
@@ -63,6 +66,7 @@ func newSession(s *Server, c net.Conn, br *bufio.Reader, proto string, ep Endpoi
 		br:       br,
 		base64:   proto == ProtocolBase64,
 		endpoint: ep,
+		started:  time.Now(),
 		log:      log,
 		ended:    make(chan struct{}),
 	}
@@ -102,15 +106,20 @@ func (ss *session) run() (handedOff bool) {
 		ss.mu.Unlock()
 	}
 	ss.log.Info("connecting to: " + ss.endpoint.String())
+	dialStart := time.Now()
 	target, handedOff, err := ss.srv.dialOnLoop(ss) // prints the legend if it connects
 	if handedOff {
+		ss.srv.dialed(dialStart, nil)
 		return true
 	}
 	if target == nil && err == nil {
 		target, err = ss.dial()
+		ss.srv.dialed(dialStart, err)
 		if err == nil && ss.srv.relayOnLoop(ss, target) {
 			return true
 		}
+	} else {
+		ss.srv.dialed(dialStart, err)
 	}
 	if err != nil {
 		ss.log.Warn("Failed to connect to "+ss.endpoint.String(), "err", err)
@@ -136,6 +145,20 @@ func (ss *session) dial() (net.Conn, error) {
 	return target, err
 }
 
+// driverName names the driver that relays the session (DriverNone before
+// one does).
+func (ss *session) driverName() string {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	switch ss.drv.(type) {
+	case nil:
+		return DriverNone
+	case *goRelay:
+		return DriverGoroutines
+	}
+	return DriverEpoll
+}
+
 func (ss *session) driver() driver {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -158,6 +181,20 @@ func (ss *session) closeWith(code ws.StatusCode, reason string) {
 	}
 }
 
+// stopWith is closeWith recording cause as the session's end.
+func (ss *session) stopWith(cause core.Cause, code ws.StatusCode, reason string) {
+	ss.mu.Lock()
+	d := ss.drv
+	if d == nil {
+		ss.core.Stop(cause, code, reason, time.Now())
+		ss.writePending()
+	}
+	ss.mu.Unlock()
+	if d != nil {
+		d.stop(cause, code, reason)
+	}
+}
+
 // writePending writes what core queued for the client, with ss.mu held,
 // before a driver relays the session.
 func (ss *session) writePending() {
@@ -171,13 +208,18 @@ func (ss *session) writePending() {
 // finish releases what an ended session holds, once: the recorder, its
 // place among the server's sessions and the accepted connection.
 func (ss *session) finish() {
+	end := ss.ending()
+	ss.logEnd(end)
+	if o := ss.srv.Observer; o != nil {
+		o.SessionEnded(end)
+	}
 	if ss.srv.RunOnce {
 		ss.log.Info("exiting due to --run-once")
 	}
 	if ss.rec != nil {
 		ss.rec.Close()
 	}
-	ss.srv.removeSession(ss)
+	ss.srv.removeSession(ss, core.Stats{FromClient: end.FromClient, ToClient: end.ToClient})
 	ss.slot.release()
 	ss.raw.Close()
 	ss.srv.untrack(ss.raw)

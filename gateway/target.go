@@ -20,6 +20,9 @@ type Endpoint struct {
 	// Label, if set, names the endpoint in logs instead of the address
 	// (e.g. the wrapped command).
 	Label string
+	// LogToken, if set, is the redacted token that chose this endpoint,
+	// for the session's end-of-session log line.
+	LogToken string
 }
 
 func (e Endpoint) network() string {

@@ -86,6 +86,11 @@ type Config struct {
 	MaxHeaderBytes   int
 	HandshakeTimeout time.Duration
 
+	// AdminListen is the admin listener's address, "HOST:PORT" or
+	// "unix:/absolute/path"; empty: none.
+	AdminListen    string
+	AdminTokenFile string // absolute
+
 	// Sessions holds the session control options (sessions.go).
 	Sessions SessionControl
 
@@ -246,6 +251,9 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 	if err := cfg.checkEffect(c.IsSet); err != nil {
 		return nil, err
 	}
+	if err := cfg.checkAdmin(c.IsSet); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 
@@ -303,6 +311,8 @@ func fromFlags(c *cli.Context, wrap []string) *Config {
 		TokenAPIRedirectAnywhere: c.Bool(flagTokenAPIRedirect),
 		AuthPlugin:               c.String(flagAuthPlugin),
 		AuthSource:               c.String(flagAuthSource),
+		AdminListen:              c.String(flagAdminListen),
+		AdminTokenFile:           c.String(flagAdminTokenFile),
 	}
 }
 
@@ -355,7 +365,7 @@ func (cfg *Config) parseValues(c *cli.Context) error {
 // directory to /.
 func (cfg *Config) absolutePaths() error {
 	for _, p := range []*string{&cfg.LogFile, &cfg.Cert, &cfg.Key, &cfg.KeyPasswordFile, &cfg.CAFile,
-		&cfg.SSLTargetCAFile, &cfg.Web, &cfg.Record, &cfg.PIDFile, &cfg.UnixListen, &cfg.UnixTarget} {
+		&cfg.SSLTargetCAFile, &cfg.Web, &cfg.Record, &cfg.PIDFile, &cfg.UnixListen, &cfg.UnixTarget, &cfg.AdminTokenFile} {
 		if *p == "" {
 			continue
 		}
