@@ -311,10 +311,6 @@ func (ps *pollSession) close(code ws.StatusCode, reason string) {
 	ps.l.Post(ps, epoll.Msg{Kind: msgClose, Code: int(code), Reason: reason})
 }
 
-func (ps *pollSession) stop(cause core.Cause, code ws.StatusCode, reason string) {
-	ps.l.Post(ps, epoll.Msg{Kind: msgStop + uint8(cause), Code: int(code), Reason: reason})
-}
-
 func (ps *pollSession) abort() { ps.l.Post(ps, epoll.Msg{Kind: msgAbort}) }
 
 func (ps *pollSession) fire() { ps.l.Post(ps, epoll.Msg{Kind: msgTimer}) }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/websockify-go/websockify/gateway/internal/core"
 	"github.com/websockify-go/websockify/gateway/internal/epoll"
 )
 
@@ -95,9 +94,6 @@ const (
 	msgClose              // send a close frame (Shutdown, CloseSessions)
 	msgAbort              // end it at once
 	msgTimer              // one of its deadlines may have passed
-	// msgStop+cause sends a close frame recording cause (core.Stop):
-	// kinds msgStop to msgStop+core.NumCauses-1.
-	msgStop uint8 = 16
 )
 
 // Message handles a message posted to the session, on its loop.
@@ -110,10 +106,6 @@ func (ps *pollSession) Message(m epoll.Msg) bool {
 		return false
 	case msgTimer:
 		ps.timerAt = time.Time{}
-	default:
-		if m.Kind >= msgStop {
-			ps.core.Stop(core.Cause(m.Kind-msgStop), ws.StatusCode(m.Code), m.Reason, ps.l.Now())
-		}
 	}
 	return true
 }

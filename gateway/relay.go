@@ -292,15 +292,6 @@ func (g *goRelay) close(code ws.StatusCode, reason string) {
 	g.arm()
 }
 
-// stop sends our close frame with code and reason, recording cause.
-func (g *goRelay) stop(cause core.Cause, code ws.StatusCode, reason string) {
-	g.mu.Lock()
-	g.ss.core.Stop(cause, code, reason, time.Now())
-	g.mu.Unlock()
-	g.flushControl()
-	g.arm()
-}
-
 // abort ends the session at once.
 func (g *goRelay) abort() {
 	g.ss.client.Close()

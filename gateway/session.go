@@ -52,8 +52,6 @@ type driver interface {
 	// close sends our close frame with code and reason (Shutdown,
 	// CloseSessions).
 	close(code ws.StatusCode, reason string)
-	// stop is close recording cause as the session's end (core.Stop).
-	stop(cause core.Cause, code ws.StatusCode, reason string)
 	// abort ends the session at once, closing both connections.
 	abort()
 }
@@ -178,20 +176,6 @@ func (ss *session) closeWith(code ws.StatusCode, reason string) {
 	ss.mu.Unlock()
 	if d != nil {
 		d.close(code, reason)
-	}
-}
-
-// stopWith is closeWith recording cause as the session's end.
-func (ss *session) stopWith(cause core.Cause, code ws.StatusCode, reason string) {
-	ss.mu.Lock()
-	d := ss.drv
-	if d == nil {
-		ss.core.Stop(cause, code, reason, time.Now())
-		ss.writePending()
-	}
-	ss.mu.Unlock()
-	if d != nil {
-		d.stop(cause, code, reason)
 	}
 }
 
