@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
-	"github.com/websockify-go/websockify/gateway/internal/core"
 )
 
 // SessionInfo describes an open session for the session list.
@@ -84,21 +83,11 @@ func (s *Server) Session(id uint64) (SessionInfo, bool) {
 	return ss.describe(), true
 }
 
-// EndCause says why StopSessions ends sessions.
-type EndCause int
-
-const (
-	// EndKilled: an operator ended the session (the admin API).
-	EndKilled EndCause = iota
-	// EndRevoked: the session's token no longer leads to its target.
-	EndRevoked
-)
-
 // StopSession ends the open session numbered id with close 1008 and
-// reason: the client gets the close frame, the target EOF once the client
+// reason, recording cause (CauseKilled, CauseRevoked): the client gets the close frame, the target EOF once the client
 // answered (or CloseTimeout passed); what was in flight is relayed or
 // dropped whole, never cut inside a frame. false: no such session.
-func (s *Server) StopSession(id uint64, cause EndCause, reason string) bool {
+func (s *Server) StopSession(id uint64, cause Cause, reason string) bool {
 	s.mu.Lock()
 	ss := s.byID[id]
 	s.mu.Unlock()
@@ -109,9 +98,9 @@ func (s *Server) StopSession(id uint64, cause EndCause, reason string) bool {
 	return true
 }
 
-// StopSessions ends, as StopSession, every open session for which match
+// StopMatching ends, as StopSession, every open session for which match
 // is true, and returns how many; sessions already stopped are left alone.
-func (s *Server) StopSessions(match func(SessionInfo) bool, cause EndCause, reason string) int {
+func (s *Server) StopMatching(match func(SessionInfo) bool, cause Cause, reason string) int {
 	s.mu.Lock()
 	list := make([]*session, 0, len(s.sessions))
 	for ss := range s.sessions {
@@ -129,15 +118,15 @@ func (s *Server) StopSessions(match func(SessionInfo) bool, cause EndCause, reas
 
 // stop closes the session from outside with 1008 and reason, logging why;
 // false if it had been stopped already.
-func (ss *session) stop(cause EndCause, reason string) bool {
+func (ss *session) stop(cause Cause, reason string) bool {
 	if !ss.stopping.CompareAndSwap(false, true) {
 		return false
 	}
-	what, cc := "session ended by an operator", core.Killed
-	if cause == EndRevoked {
-		what, cc = "session ended: token revoked", core.Revoked
+	what := "session ended by an operator"
+	if cause == CauseRevoked {
+		what = "session ended: token revoked"
 	}
 	ss.log.Warn(what, "session", ss.info.ID, "reason", reason)
-	ss.stopWith(cc, StatusPolicyViolation, reason)
+	ss.stopWith(cause, StatusPolicyViolation, reason)
 	return true
 }

@@ -45,14 +45,14 @@ func TestStopSession(t *testing.T) {
 		if got, ok := s.Session(si.ID); !ok || got.ID != si.ID {
 			t.Fatalf("Session(%d): %v", si.ID, ok)
 		}
-		if s.StopSession(si.ID+1000, EndKilled, "x") {
+		if s.StopSession(si.ID+1000, CauseKilled, "x") {
 			t.Fatal("an unknown id was stopped")
 		}
 		// A large message in flight when the session is stopped arrives
 		// whole, or not at all; never cut.
 		big := bytes.Repeat([]byte("0123456789"), 50000)
 		c.Write(clientFrame(true, ws.OpBinary, big))
-		if !s.StopSession(si.ID, EndKilled, "ended by the operator") {
+		if !s.StopSession(si.ID, CauseKilled, "ended by the operator") {
 			t.Fatal("StopSession: no such session")
 		}
 		var echoed []byte
@@ -91,7 +91,7 @@ func TestStopSession(t *testing.T) {
 		for len(s.Sessions()) != 1 && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
-		if n := s.StopSessions(func(si SessionInfo) bool { return si.Token == "b" }, EndRevoked, "revoked"); n != 1 {
+		if n := s.StopMatching(func(si SessionInfo) bool { return si.Token == "b" }, CauseRevoked, "revoked"); n != 1 {
 			t.Fatalf("StopSessions by token: %d", n)
 		}
 		f := readFrame(t, keepBR)

@@ -20,8 +20,8 @@ import (
 type Local interface {
 	Sessions() []gateway.SessionInfo
 	Session(id uint64) (gateway.SessionInfo, bool)
-	StopSession(id uint64, cause gateway.EndCause, reason string) bool
-	StopSessions(match func(gateway.SessionInfo) bool, cause gateway.EndCause, reason string) int
+	StopSession(id uint64, cause gateway.Cause, reason string) bool
+	StopMatching(match func(gateway.SessionInfo) bool, cause gateway.Cause, reason string) int
 }
 
 // Fleet is the sessions of every instance sharing a registry (fleet.go).
@@ -284,7 +284,7 @@ func (a *API) stopToken(ctx context.Context, q query) (*Ended, error) {
 	if q.all && a.Fleet == nil {
 		return nil, badInput("all=1 needs a session registry (TokenRedis or --session-registry)")
 	}
-	n := a.Local.StopSessions(func(si gateway.SessionInfo) bool { return si.Token == q.token }, gateway.EndKilled, q.reason)
+	n := a.Local.StopMatching(func(si gateway.SessionInfo) bool { return si.Token == q.token }, gateway.CauseKilled, q.reason)
 	a.logger().Info("admin: ended the sessions of a token", "token", tokens.Redact(q.token), "sessions", n, "fleet", q.all)
 	out := &Ended{Ended: n}
 	if q.all {
@@ -313,7 +313,7 @@ func (a *API) one(r *http.Request, id uint64) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !a.Local.StopSession(id, gateway.EndKilled, q.reason) {
+		if !a.Local.StopSession(id, gateway.CauseKilled, q.reason) {
 			return nil, &apiError{http.StatusNotFound, fmt.Sprintf("no open session %d on this instance", id)}
 		}
 		a.logger().Info("admin: ended a session", "session", id)

@@ -34,11 +34,11 @@ func (f *fakeLocal) Session(id uint64) (gateway.SessionInfo, bool) {
 	return gateway.SessionInfo{}, false
 }
 
-func (f *fakeLocal) StopSession(id uint64, _ gateway.EndCause, reason string) bool {
-	return f.StopSessions(func(si gateway.SessionInfo) bool { return si.ID == id }, 0, reason) == 1
+func (f *fakeLocal) StopSession(id uint64, _ gateway.Cause, reason string) bool {
+	return f.StopMatching(func(si gateway.SessionInfo) bool { return si.ID == id }, 0, reason) == 1
 }
 
-func (f *fakeLocal) StopSessions(match func(gateway.SessionInfo) bool, _ gateway.EndCause, reason string) int {
+func (f *fakeLocal) StopMatching(match func(gateway.SessionInfo) bool, _ gateway.Cause, reason string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0

@@ -92,9 +92,9 @@ func (r *Revoker) Run(ctx context.Context) {
 
 // expire ends the sessions whose token has expired.
 func (r *Revoker) expire(now time.Time) {
-	n := r.Local.StopSessions(func(si gateway.SessionInfo) bool {
+	n := r.Local.StopMatching(func(si gateway.SessionInfo) bool {
 		return !si.Expires.IsZero() && !now.Before(si.Expires)
-	}, gateway.EndRevoked, "Token expired")
+	}, gateway.CauseRevoked, "Token expired")
 	if n > 0 {
 		r.logger().Info("revocation: ended sessions whose token expired", "sessions", n)
 	}
@@ -143,7 +143,7 @@ func (r *Revoker) recheck(ctx context.Context, only map[string]bool) {
 		if reason == "" {
 			reason = "Token revoked: it leads elsewhere now"
 		}
-		n := r.Local.StopSessions(func(si gateway.SessionInfo) bool { return ids[si.ID] }, gateway.EndRevoked, reason)
+		n := r.Local.StopMatching(func(si gateway.SessionInfo) bool { return ids[si.ID] }, gateway.CauseRevoked, reason)
 		r.logger().Info("revocation: ended the sessions of a token", "token", tokens.Redact(tok), "sessions", n, "why", reason)
 	}
 }
