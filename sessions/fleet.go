@@ -44,6 +44,10 @@ type Registry struct {
 	ready    Readiness // may be nil
 	log      *slog.Logger
 
+	// OwnClient makes Run close the client when it returns (a
+	// --session-registry of its own, not TokenRedis's).
+	OwnClient bool
+
 	mu        sync.Mutex
 	elsewhere map[string]int // sessions of other instances by tokenHash
 	down      bool           // the last exchange with Redis failed
@@ -101,6 +105,9 @@ func (r *Registry) Run(ctx context.Context) {
 			cctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			r.client.Del(cctx, keyPrefix+r.instance)
 			cancel()
+			if r.OwnClient {
+				r.client.Close()
+			}
 			return
 		case <-t.C:
 			r.refresh(ctx)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/websockify-go/websockify/admin"
@@ -35,6 +36,10 @@ type operating struct {
 	metrics *metrics.Metrics
 	ready   *admin.Readiness
 	log     *slog.Logger
+
+	// private registers more private endpoints on the admin listener
+	// (the session API).
+	private []func(handle func(pattern string, h http.Handler))
 
 	// Set by buildServer: what /readyz?deep=1 checks.
 	target  gateway.Endpoint // a fixed target, if any
@@ -111,6 +116,9 @@ func (op *operating) serveAdmin(ctx context.Context, cfg *cmdline.Config) (stop 
 	as.Handle("GET /metrics", op.metrics.Handler())
 	as.Handle("GET /healthz", admin.Healthz())
 	as.Handle("GET /readyz", admin.Readyz(op.ready, op.deepCheck))
+	for _, register := range op.private {
+		register(as.HandlePrivate)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {

@@ -196,11 +196,11 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, op *operating, log *s
 	if rt.Auth != nil {
 		srv.Authorize = rt.Authorize
 	}
-	sctx, stopSessionControl := context.WithCancel(ctx)
-	cleanups = append(cleanups, stopSessionControl)
-	if err := startRevocation(sctx, cfg, srv, rt, log); err != nil {
+	stopSessionControl, err := startSessionControl(ctx, cfg, srv, rt, op, log)
+	if err != nil {
 		return nil, nil, cleanup, err
 	}
+	cleanups = append(cleanups, stopSessionControl)
 	if len(cfg.Wrap) > 0 {
 		if w, err = newWrapped(cfg, log); err != nil {
 			return nil, nil, cleanup, err

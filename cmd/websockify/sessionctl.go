@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/websockify-go/websockify/gateway"
@@ -20,6 +21,63 @@ const (
 	redisRecheck     = time.Second      // Redis without keyspace notifications
 	redisSafetyCheck = 30 * time.Second // with them: notifications lost while disconnected
 )
+
+// startSessionControl sets up what acts on open sessions: the fleet
+// registry (TokenRedis or --session-registry), --revoke-sessions and the
+// session API of the admin listener. stop ends what it started and waits
+// for the registry to remove this instance's entries.
+func startSessionControl(ctx context.Context, cfg *cmdline.Config, srv *gateway.Server, rt *route.Router, op *operating, log *slog.Logger) (stop func(), err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	stop = func() {
+		cancel()
+		wg.Wait()
+	}
+	api := &sessions.API{Local: srv, Logger: log}
+	reg, err := fleetRegistry(cfg, srv, rt, op, log)
+	if err != nil {
+		stop()
+		return nil, err
+	}
+	if reg != nil {
+		srv.TokenElsewhere = reg.Elsewhere
+		api.Fleet, api.Instance = reg, reg.Instance()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reg.Run(ctx)
+		}()
+	}
+	if err := startRevocation(ctx, cfg, srv, rt, log); err != nil {
+		stop()
+		return nil, err
+	}
+	op.private = append(op.private, api.Register)
+	return stop, nil
+}
+
+// fleetRegistry is the fleet's session registry: --session-registry's
+// Redis, else TokenRedis's own; nil without either.
+func fleetRegistry(cfg *cmdline.Config, srv *gateway.Server, rt *route.Router, op *operating, log *slog.Logger) (*sessions.Registry, error) {
+	if cfg.Sessions.SessionRegistry != "" {
+		c, err := sessions.RegistryClient(cfg.Sessions.SessionRegistry)
+		if err != nil {
+			return nil, err
+		}
+		log.Info("session registry in Redis " + c.Options().Addr)
+		reg := sessions.NewRegistry(c, srv, "", op.ready, log)
+		reg.OwnClient = true
+		return reg, nil
+	}
+	if rt == nil {
+		return nil, nil
+	}
+	if rb, ok := rt.Tokens.(tokens.RedisBacked); ok {
+		log.Info("session registry in TokenRedis's Redis")
+		return sessions.NewRegistry(rb.RedisClient(), srv, "", op.ready, log), nil
+	}
+	return nil, nil
+}
 
 // startRevocation runs --revoke-sessions for the sessions of srv until
 // ctx ends: how tokens are rechecked depends on the plugin, and is logged.
