@@ -47,13 +47,16 @@ type Entry struct {
 	BytesToClient   uint64     `json:"bytes_to_client"`
 	LastActivity    time.Time  `json:"last_activity"`
 	Expires         *time.Time `json:"expires,omitempty"`
+	// Ending: the session was ended and waits for the client's close
+	// reply (at most the close timeout).
+	Ending bool `json:"ending,omitempty"`
 }
 
 // entryOf is si as the API shows it.
 func entryOf(si gateway.SessionInfo, instance string) Entry {
 	e := Entry{Instance: instance, ID: si.ID, Client: si.Client, Target: si.Target,
 		Subprotocol: si.Subprotocol, Driver: si.Driver, TLS: si.TLS, Started: si.Started,
-		BytesFromClient: si.FromClient, BytesToClient: si.ToClient, LastActivity: si.LastActivity}
+		BytesFromClient: si.FromClient, BytesToClient: si.ToClient, LastActivity: si.LastActivity, Ending: si.Ending}
 	if si.Token != "" {
 		e.Token = tokens.Redact(si.Token)
 	}

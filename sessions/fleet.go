@@ -283,4 +283,3 @@ func (r *Registry) listen(ctx context.Context) {
 		}
 	}
 }
-

@@ -53,6 +53,7 @@ func endedWith(t testing.TB, rc *rawConn, code int, reason string, timeout time.
 	if got != code || (reason != "" && why != reason) {
 		t.Fatalf("closed with %d %q; want %d %q", got, why, code, reason)
 	}
+	rc.c.Close()
 }
 
 func TestLimitsPerIPAndGlobal(t *testing.T) {
