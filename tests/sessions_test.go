@@ -4,9 +4,12 @@ package tests
 // live sessions, the admin API and the fleet registry in Redis.
 
 import (
+	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -126,7 +129,8 @@ func TestLimitsPerToken(t *testing.T) {
 	tokA, tokB := distinctToken("LIMA"), distinctToken("LIMB")
 	file := filepath.Join(t.TempDir(), "tokens")
 	writeFile(t, file, tokA+": "+a.addr()+"\n"+tokB+": "+b.addr()+"\n")
-	p := startProxy(t, "--max-connections-per-token", "1", "--token-plugin", "TokenFile", "--token-source", file, "127.0.0.1:0")
+	p := startProxy(t, "--max-connections-per-token", "1", "--admin-listen", "127.0.0.1:0",
+		"--token-plugin", "TokenFile", "--token-source", file, "127.0.0.1:0")
 	s := openSession(t, p.addr, tq(tokA), "alpha")
 	refused(t, p.addr, tq(tokA), http.StatusServiceUnavailable)
 	p.stderr.waitFor(t, reMust(`limit=max_connections_per_token`), 5*time.Second)
@@ -136,6 +140,16 @@ func TestLimitsPerToken(t *testing.T) {
 	openSession(t, p.addr, tq(tokB), "bravo")
 	stillRelays(t, s)
 	noTokensLogged(t, p, tokA, tokB)
+	// Counted, by reason, in the metrics.
+	resp, err := http.Get("http://" + p.stderr.waitFor(t, reMust(`Admin listener on (\S+) `), 5*time.Second)[1] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if !regexp.MustCompile(`handshakes_refused_total\{reason="max_connections_per_token"\} 1\b`).Match(body) {
+		t.Fatalf("no refusal counted in /metrics:\n%s", body)
+	}
 }
 
 // TestHandshakeRateFlood: a burst over --handshake-rate gets 429 with
@@ -324,4 +338,43 @@ func TestRevokeRedis(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRevokeTokenAPI: with --revoke-sessions, BaseTokenAPI is re-asked
+// every --revoke-check-interval; a token it no longer knows ends its
+// sessions, one it fails to answer for ends nothing.
+func TestRevokeTokenAPI(t *testing.T) {
+	a := tcpTarget(t, "alpha")
+	tokA, tokB := distinctToken("APIRVA"), distinctToken("APIRVB")
+	var mu sync.Mutex
+	known := map[string]bool{tokA: true, tokB: true}
+	failing := false
+	api := startAPI(t, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		tok := strings.TrimPrefix(r.URL.Path, "/lookup/")
+		switch {
+		case failing:
+			http.Error(w, "down", http.StatusInternalServerError)
+		case known[tok]:
+			fmt.Fprintf(w, "127.0.0.1:%d", a.port())
+		default:
+			http.NotFound(w, r)
+		}
+	})
+	p := startProxy(t, "--revoke-sessions", "--revoke-check-interval", "1", "--token-plugin", "BaseTokenAPI",
+		"--token-source", api.URL+"/lookup/%s", "127.0.0.1:0")
+	sa := openSession(t, p.addr, tq(tokA), "alpha")
+	sb := openSession(t, p.addr, tq(tokB), "alpha")
+	mu.Lock()
+	failing = true
+	mu.Unlock()
+	p.stderr.waitFor(t, reMust(`the token backend fails; sessions are kept`), 5*time.Second)
+	stillRelays(t, sa)
+	mu.Lock()
+	failing = false
+	delete(known, tokA)
+	mu.Unlock()
+	endedWith(t, sa, 1008, "Token revoked", 5*time.Second)
+	stillRelays(t, sb)
 }
