@@ -378,3 +378,48 @@ func TestRevokeTokenAPI(t *testing.T) {
 	endedWith(t, sa, 1008, "Token revoked", 5*time.Second)
 	stillRelays(t, sb)
 }
+
+// TestHandshakeValidatedBeforeLookup: a request that is not a valid
+// WebSocket handshake (version, key) and one over a limit never reach the
+// token API.
+func TestHandshakeValidatedBeforeLookup(t *testing.T) {
+	a := tcpTarget(t, "alpha")
+	api := startAPI(t, func(w http.ResponseWriter, r *http.Request) { fmt.Fprintf(w, "127.0.0.1:%d", a.port()) })
+	p := startProxy(t, "--max-connections-per-token", "1", "--token-plugin", "BaseTokenAPI", "--token-source", api.URL+"/lookup/%s", "127.0.0.1:0")
+	tok := distinctToken("ORDER")
+	for _, tc := range []struct {
+		name   string
+		head   string
+		status int
+	}{
+		{"version 8", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n", 426},
+		{"no version", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", 400},
+		{"no key", "Sec-WebSocket-Version: 13\r\n", 400},
+		{"short key", "Sec-WebSocket-Key: dG9vc2hvcnQ=\r\nSec-WebSocket-Version: 13\r\n", 400},
+	} {
+		c, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n%s\r\n", tq(tok), tc.head)
+		resp, err := http.ReadResponse(newReader(c), nil)
+		c.Close()
+		if err != nil || resp.StatusCode != tc.status {
+			t.Fatalf("%s: %v %v; want %d", tc.name, resp, err, tc.status)
+		}
+		if tc.status == 426 && resp.Header.Get("Sec-WebSocket-Version") != "13" {
+			t.Fatalf("426 without Sec-WebSocket-Version: 13")
+		}
+	}
+	if seen := api.take(); len(seen) != 0 {
+		t.Fatalf("the token API was asked for invalid handshakes: %v", seen)
+	}
+	s := openSession(t, p.addr, tq(tok), "alpha")
+	api.take()
+	refused(t, p.addr, tq(tok), http.StatusServiceUnavailable)
+	if seen := api.take(); len(seen) != 0 {
+		t.Fatalf("the token API was asked for a handshake over the limit: %v", seen)
+	}
+	stillRelays(t, s)
+}
