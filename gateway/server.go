@@ -454,6 +454,9 @@ func (s *Server) addSession(ss *session) bool {
 	}
 	s.started++
 	s.sessions[ss] = struct{}{}
+	if s.byID == nil {
+		s.byID = make(map[uint64]*session)
+	}
 	s.byID[ss.info.ID] = ss
 	if s.idle != nil {
 		s.idle.Stop()
@@ -469,7 +472,9 @@ func (s *Server) removeSession(ss *session, st core.Stats) {
 	s.endedFromClient += st.FromClient
 	s.endedToClient += st.ToClient
 	delete(s.sessions, ss)
-	delete(s.byID, ss.info.ID)
+	if s.byID[ss.info.ID] == ss {
+		delete(s.byID, ss.info.ID)
+	}
 	if len(s.sessions) == 0 && s.idle != nil && !s.stopped {
 		s.idle.Reset(s.IdleTimeout)
 	}
