@@ -5,6 +5,7 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -346,4 +347,51 @@ func TestFleet(t *testing.T) {
 	}
 	stillRelays(t, s2)
 	stillRelays(t, s3)
+}
+
+// TestFleetSessionRegistry: --session-registry gives a fleet view to
+// instances whose tokens come from elsewhere (a TokenFile).
+func TestFleetSessionRegistry(t *testing.T) {
+	r := startRedisServer(t, "")
+	a := tcpTarget(t, "alpha")
+	tok := distinctToken("SREG")
+	file := filepath.Join(t.TempDir(), "tokens")
+	writeFile(t, file, tok+": "+a.addr()+"\n")
+	tf, admTok := adminTokenFile(t)
+	var ps []*proxy
+	var adms []*sessAdmin
+	for range 2 {
+		p := startProxy(t, "--session-registry", "redis://"+r.addr+"/3", "--admin-listen", "127.0.0.1:0", "--admin-token-file", tf,
+			"--token-plugin", "TokenFile", "--token-source", file, "127.0.0.1:0")
+		ps = append(ps, p)
+		adms = append(adms, newSessAdmin(t, p, admTok))
+	}
+	s0 := openSession(t, ps[0].addr, tq(tok), "alpha")
+	s1 := openSession(t, ps[1].addr, tq(tok), "alpha")
+	adms[0].waitList("?all=1", func(l apiList) bool { return len(l.Sessions) == 2 })
+	// Nothing of the token itself is stored in Redis.
+	keys := r.do(t, 3, "KEYS", "websockify:sessions:*").([]any)
+	if len(keys) != 2 {
+		t.Fatalf("registry keys %v", keys)
+	}
+	for _, k := range keys {
+		if v := r.do(t, 3, "HGETALL", k.(string)); strings.Contains(fmt.Sprint(v), tok) {
+			t.Fatalf("the token is stored in Redis: %v", v)
+		}
+	}
+	st, out, stderr := runCLI(t, wsBinary, "sessions", "--admin", strings.TrimPrefix(adms[1].base, "http://"), "--admin-token-file", tf,
+		"list", "--all")
+	if st != 0 || strings.Count(out, "\n") != 3 {
+		t.Fatalf("sessions list --all: %d\n%s%s", st, out, stderr)
+	}
+	cmd := exec.Command(wsBinary, "sessions", "--admin", strings.TrimPrefix(adms[1].base, "http://"), "--admin-token-file", tf, "kill", "--all")
+	cmd.Env = append(cmd.Environ(), "WEBSOCKIFY_KILL_TOKEN="+tok)
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "other instances were asked") {
+		t.Fatalf("sessions kill --all: %v %s", err, out)
+	}
+	endedWith(t, s0, 1008, "Session ended by the administrator", 3*time.Second)
+	endedWith(t, s1, 1008, "Session ended by the administrator", 3*time.Second)
+	for _, p := range ps {
+		noTokensLogged(t, p, tok)
+	}
 }
