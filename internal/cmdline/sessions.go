@@ -43,7 +43,7 @@ func sessionFlags() []cli.Flag {
 		&cli.Float64Flag{Category: catSessions, Name: flagHandshakeRate, Usage: "at most `N` WebSocket handshakes per second per client address (a small burst allowed); more get 429"},
 		&cli.BoolFlag{Category: catSessions, Name: flagRevokeSessions, Usage: "end a session (close 1008) when its token stops leading to its target: token file edits, Redis key changes, JWT exp, token API answers"},
 		&cli.IntFlag{Category: catSessions, Name: flagRevokeInterval, Value: 60, Usage: "--revoke-sessions: re-ask BaseTokenAPI/JSONTokenApi every `SECONDS`"},
-		&cli.StringFlag{Category: catSessions, Name: flagSessionRegistry, Usage: "register open sessions in the Redis `SERVER` (a URL, redis://[:PASSWORD@]HOST:PORT/DB) so that any instance lists and ends the fleet's; TokenRedis uses its own Redis"},
+		&cli.StringFlag{Category: catSessions, Name: flagSessionRegistry, EnvVars: []string{"WEBSOCKIFY_SESSION_REGISTRY"}, Usage: "register open sessions in the Redis `SERVER` (a URL, redis://[:PASSWORD@]HOST:PORT/DB) so that any instance lists and ends the fleet's; TokenRedis uses its own Redis"},
 	}
 }
 

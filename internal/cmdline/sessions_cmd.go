@@ -39,85 +39,75 @@ func ParseSessions(args []string, out io.Writer) (*SessionsCmd, error) {
 		}
 		return &SessionsCmd{Admin: c.String("admin"), TokenFile: c.String("admin-token-file"), Action: action}, nil
 	}
-	app := &cli.App{
-		Name:            "websockify sessions",
-		Usage:           "list and end the sessions of a running websockify through its admin listener (--admin-listen)",
-		UsageText:       SessionsUsage,
-		HideHelpCommand: true,
-		HideVersion:     true,
-		Writer:          out,
-		ErrWriter:       out,
-		ExitErrHandler:  func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return &UsageError{"sessions: " + err.Error()}
-		},
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "admin", EnvVars: []string{"WEBSOCKIFY_ADMIN"}, Usage: "the admin listener at `ADDR`: HOST:PORT or unix:/path (its --admin-listen)"},
-			&cli.StringFlag{Name: "admin-token-file", EnvVars: []string{"WEBSOCKIFY_ADMIN_TOKEN_FILE"}, Usage: "bearer token `FILE` (its --admin-token-file) for a TCP admin listener", TakesFile: true},
-		},
-		Commands: []*cli.Command{
-			{
-				Name: "list", Usage: "list the open sessions",
-				Flags: []cli.Flag{
-					&cli.BoolFlag{Name: "all", Usage: "the sessions of every instance sharing the session registry"},
-					&cli.BoolFlag{Name: "json", Usage: "print the API's JSON"},
-				},
-				Action: func(c *cli.Context) error {
-					if c.NArg() > 0 {
-						return usageErrorf("sessions list takes no arguments")
-					}
-					var err error
-					if sc, err = common(c, "list"); err != nil {
-						return err
-					}
-					sc.All, sc.JSON = c.Bool("all"), c.Bool("json")
-					return nil
-				},
+	app := subcommandApp("sessions", "list and end the sessions of a running websockify through its admin listener (--admin-listen)", SessionsUsage, out)
+	app.Flags = []cli.Flag{
+		&cli.StringFlag{Name: "admin", EnvVars: []string{"WEBSOCKIFY_ADMIN"}, Usage: "the admin listener at `ADDR`: HOST:PORT or unix:/path (its --admin-listen)"},
+		&cli.StringFlag{Name: "admin-token-file", EnvVars: []string{"WEBSOCKIFY_ADMIN_TOKEN_FILE"}, Usage: "bearer token `FILE` (its --admin-token-file) for a TCP admin listener", TakesFile: true},
+	}
+	app.Commands = []*cli.Command{
+		{
+			Name: "list", Usage: "list the open sessions",
+			Flags: []cli.Flag{
+				&cli.BoolFlag{Name: "all", Usage: "the sessions of every instance sharing the session registry"},
+				&cli.BoolFlag{Name: "json", Usage: "print the API's JSON"},
 			},
-			{
-				Name: "show", Usage: "show one session", ArgsUsage: "ID",
-				Action: func(c *cli.Context) error {
-					if c.NArg() != 1 {
-						return usageErrorf("sessions show needs exactly one session ID")
-					}
-					ids, err := parseIDs(c.Args().Slice())
-					if err != nil {
-						return err
-					}
-					if sc, err = common(c, "show"); err != nil {
-						return err
-					}
-					sc.IDs, sc.JSON = ids, true
-					return nil
-				},
-			},
-			{
-				Name: "kill", Usage: "end sessions (close 1008): by ID, or every session of a token", ArgsUsage: "ID...",
-				Flags: []cli.Flag{
-					&cli.StringFlag{Name: "token", Usage: "end every session of `TOKEN` (visible in ps: for scripts, prefer WEBSOCKIFY_KILL_TOKEN)", EnvVars: []string{"WEBSOCKIFY_KILL_TOKEN"}},
-					&cli.BoolFlag{Name: "all", Usage: "with --token: on every instance sharing the session registry"},
-					&cli.StringFlag{Name: "reason", Usage: "close reason `TEXT` sent to the client"},
-				},
-				Action: func(c *cli.Context) error {
-					var err error
-					if sc, err = common(c, "kill"); err != nil {
-						return err
-					}
-					sc.Token, sc.All, sc.Reason = c.String("token"), c.Bool("all"), c.String("reason")
-					switch {
-					case sc.Token == "" && c.NArg() == 0:
-						return usageErrorf("sessions kill needs session IDs or --token TOKEN")
-					case sc.Token != "" && c.NArg() > 0:
-						return usageErrorf("sessions kill takes either session IDs or --token, not both")
-					case sc.All && sc.Token == "":
-						return usageErrorf("sessions kill --all needs --token (IDs are per instance)")
-					}
-					sc.IDs, err = parseIDs(c.Args().Slice())
+			Action: func(c *cli.Context) error {
+				if c.NArg() > 0 {
+					return usageErrorf("sessions list takes no arguments")
+				}
+				var err error
+				if sc, err = common(c, "list"); err != nil {
 					return err
-				},
+				}
+				sc.All, sc.JSON = c.Bool("all"), c.Bool("json")
+				return nil
+			},
+		},
+		{
+			Name: "show", Usage: "show one session", ArgsUsage: "ID",
+			Action: func(c *cli.Context) error {
+				if c.NArg() != 1 {
+					return usageErrorf("sessions show needs exactly one session ID")
+				}
+				ids, err := parseIDs(c.Args().Slice())
+				if err != nil {
+					return err
+				}
+				if sc, err = common(c, "show"); err != nil {
+					return err
+				}
+				sc.IDs, sc.JSON = ids, true
+				return nil
+			},
+		},
+		{
+			Name: "kill", Usage: "end sessions (close 1008): by ID, or every session of a token", ArgsUsage: "ID...",
+			Flags: []cli.Flag{
+				&cli.StringFlag{Name: "token", Usage: "end every session of `TOKEN` (visible in ps: for scripts, prefer WEBSOCKIFY_KILL_TOKEN)", EnvVars: []string{"WEBSOCKIFY_KILL_TOKEN"}},
+				&cli.BoolFlag{Name: "all", Usage: "with --token: on every instance sharing the session registry"},
+				&cli.StringFlag{Name: "reason", Usage: "close reason `TEXT` sent to the client"},
+			},
+			Action: func(c *cli.Context) error {
+				var err error
+				if sc, err = common(c, "kill"); err != nil {
+					return err
+				}
+				sc.Token, sc.All, sc.Reason = c.String("token"), c.Bool("all"), c.String("reason")
+				switch {
+				case sc.Token == "" && c.NArg() == 0:
+					return usageErrorf("sessions kill needs session IDs or --token TOKEN")
+				case sc.Token != "" && c.NArg() > 0:
+					return usageErrorf("sessions kill takes either session IDs or --token, not both")
+				case sc.All && sc.Token == "":
+					return usageErrorf("sessions kill --all needs --token (IDs are per instance)")
+				}
+				sc.IDs, err = parseIDs(c.Args().Slice())
+				return err
 			},
 		},
 	}
+	unknown := ""
+	app.CommandNotFound = func(_ *cli.Context, cmd string) { unknown = cmd }
 	if err := app.Run(append([]string{"websockify sessions"}, args...)); err != nil {
 		var ue *UsageError
 		if errors.As(err, &ue) {
@@ -125,10 +115,10 @@ func ParseSessions(args []string, out io.Writer) (*SessionsCmd, error) {
 		}
 		return nil, &UsageError{fmt.Sprintf("sessions: %v", err)}
 	}
+	if unknown != "" {
+		return nil, usageErrorf("sessions: unknown command %q (list, show or kill)", unknown)
+	}
 	if sc == nil {
-		if len(args) > 0 && args[0] != "-h" && args[0] != "--help" && args[0] != "help" {
-			return nil, usageErrorf("sessions: unknown command %q (list, show or kill)", args[len(args)-1])
-		}
 		return nil, ErrHelp
 	}
 	return sc, nil
