@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/websockify-go/websockify/admin"
@@ -103,7 +104,8 @@ func (op *operating) watchWrapped(w *wrapped) {
 }
 
 // serveAdmin opens the admin listener and serves /metrics, /healthz and
-// /readyz until ctx ends or the returned stop is called. Without
+// /readyz, and the Go profiler under /debug/pprof/ and the session API
+// (private), until ctx ends or the returned stop is called. Without
 // --admin-listen it does nothing.
 func (op *operating) serveAdmin(ctx context.Context, cfg *cmdline.Config) (stop func(), err error) {
 	if !op.enabled {
@@ -116,6 +118,13 @@ func (op *operating) serveAdmin(ctx context.Context, cfg *cmdline.Config) (stop 
 	as.Handle("GET /metrics", op.metrics.Handler())
 	as.Handle("GET /healthz", admin.Healthz())
 	as.Handle("GET /readyz", admin.Readyz(op.ready, op.deepCheck))
+	// Profiles show the process's internals: private (the bearer token on
+	// TCP, the socket's mode on unix:).
+	as.HandlePrivate("GET /debug/pprof/", http.HandlerFunc(pprof.Index))
+	as.HandlePrivate("GET /debug/pprof/cmdline", http.HandlerFunc(pprof.Cmdline))
+	as.HandlePrivate("GET /debug/pprof/profile", http.HandlerFunc(pprof.Profile))
+	as.HandlePrivate("GET /debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
+	as.HandlePrivate("GET /debug/pprof/trace", http.HandlerFunc(pprof.Trace))
 	for _, register := range op.private {
 		register(as.HandlePrivate)
 	}
