@@ -29,7 +29,10 @@ type Revoker struct {
 	// Interval, if positive, rechecks every session's token this often.
 	Interval time.Duration
 	// Watch, if set, reports changed tokens, rechecked at once.
-	Watch  Watcher
+	Watch Watcher
+	// Expiries ends sessions at their token's expiry (plugins whose
+	// tokens expire: JWTTokenApi).
+	Expiries bool
 	Logger *slog.Logger
 
 	changed chan string
@@ -59,8 +62,12 @@ func (r *Revoker) Run(ctx context.Context) {
 			}
 		}()
 	}
-	exp := time.NewTicker(expiryTick)
-	defer exp.Stop()
+	var expC <-chan time.Time
+	if r.Expiries {
+		exp := time.NewTicker(expiryTick)
+		defer exp.Stop()
+		expC = exp.C
+	}
 	var tick <-chan time.Time
 	if r.Interval > 0 {
 		t := time.NewTicker(r.Interval)
@@ -71,7 +78,7 @@ func (r *Revoker) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-exp.C:
+		case now := <-expC:
 			r.expire(now)
 		case <-tick:
 			r.recheck(ctx, nil)

@@ -97,6 +97,7 @@ func startRevocation(ctx context.Context, cfg *cmdline.Config, srv *gateway.Serv
 	case "ReadOnlyTokenFile":
 		log.Warn("revocation: ReadOnlyTokenFile never reloads its file: only expiries end sessions (use TokenFile to revoke by editing the file)")
 	case "JWTTokenApi":
+		rv.Expiries = true
 		log.Info("revocation: sessions end at their JWT's exp")
 	case "TokenRedis":
 		rb, ok := rt.Tokens.(tokens.RedisBacked)
