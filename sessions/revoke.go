@@ -33,7 +33,7 @@ type Revoker struct {
 	// Expiries ends sessions at their token's expiry (plugins whose
 	// tokens expire: JWTTokenApi).
 	Expiries bool
-	Logger *slog.Logger
+	Logger   *slog.Logger
 
 	changed chan string
 	failing bool // the last recheck found the backend failing (logged once)
