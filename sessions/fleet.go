@@ -21,10 +21,14 @@ import (
 // The fleet registry's keys and timing. Every instance keeps a hash of its
 // open sessions at keyPrefix+instance, rewritten every FleetRefresh with a
 // TTL of fleetTTL, so that an instance that dies leaves nothing behind for
-// long; ending a token's sessions everywhere is a message on killChannel.
+// long; ending a token's sessions everywhere is a message on killChannel,
+// and a marker at killPrefix+tokenHash for killTTL, which instances that
+// missed the message (reconnecting) apply at their next refresh.
 const (
 	keyPrefix    = "websockify:sessions:"
 	killChannel  = "websockify:sessions:kill"
+	killPrefix   = keyPrefix + "kill:"
+	killTTL      = 10 * time.Second
 	FleetRefresh = time.Second
 	fleetTTL     = 15 * time.Second
 	readyName    = "session_registry"
@@ -123,7 +127,11 @@ func (r *Registry) refresh(ctx context.Context) {
 	var counts map[string]int
 	if err == nil {
 		var recs []record
-		recs, err = r.read(ctx, false)
+		var kills []killMsg
+		recs, kills, err = r.read(ctx, false)
+		for _, km := range kills {
+			r.apply(km)
+		}
 		counts = map[string]int{}
 		for _, rec := range recs {
 			if rec.TokenHash != "" {
@@ -181,19 +189,32 @@ func (r *Registry) write(ctx context.Context) error {
 }
 
 // read returns the sessions registered by the other instances (and this
-// one's, with self).
-func (r *Registry) read(ctx context.Context, self bool) ([]record, error) {
-	var keys []string
+// one's, with self), and the kill markers.
+func (r *Registry) read(ctx context.Context, self bool) ([]record, []killMsg, error) {
+	var keys, markers []string
 	iter := r.client.Scan(ctx, 0, keyPrefix+"*", 200).Iterator()
 	for iter.Next(ctx) {
-		k := iter.Val()
-		if k == killChannel || (!self && k == keyPrefix+r.instance) {
-			continue
+		switch k := iter.Val(); {
+		case strings.HasPrefix(k, killPrefix):
+			markers = append(markers, k)
+		case k == killChannel || (!self && k == keyPrefix+r.instance):
+		default:
+			keys = append(keys, k)
 		}
-		keys = append(keys, k)
 	}
 	if err := iter.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var kills []killMsg
+	for _, k := range markers {
+		v, err := r.client.Get(ctx, k).Result()
+		if err != nil {
+			continue // expired meanwhile
+		}
+		var km killMsg
+		if json.Unmarshal([]byte(v), &km) == nil && km.TokenHash != "" {
+			kills = append(kills, km)
+		}
 	}
 	var out []record
 	for _, k := range keys {
@@ -202,7 +223,7 @@ func (r *Registry) read(ctx context.Context, self bool) ([]record, error) {
 			if strings.Contains(err.Error(), "WRONGTYPE") {
 				continue
 			}
-			return nil, err
+			return nil, nil, err
 		}
 		for _, v := range m {
 			var rec record
@@ -211,7 +232,7 @@ func (r *Registry) read(ctx context.Context, self bool) ([]record, error) {
 			}
 		}
 	}
-	return out, nil
+	return out, kills, nil
 }
 
 // Elsewhere is how many sessions token holds on the other instances, as of
@@ -225,7 +246,7 @@ func (r *Registry) Elsewhere(token string) int {
 // List returns the sessions of every instance: this one's as they stand,
 // the others' as last registered.
 func (r *Registry) List(ctx context.Context) ([]Entry, error) {
-	recs, err := r.read(ctx, false)
+	recs, _, err := r.read(ctx, false)
 	if err != nil {
 		return nil, err
 	}
@@ -244,13 +265,35 @@ type killMsg struct {
 	TokenHash string `json:"token_hash"`
 	Reason    string `json:"reason"`
 	From      string `json:"from"`
+	// At is when the kill was asked: sessions started later are spared.
+	At time.Time `json:"at"`
 }
 
 // StopToken asks every instance (this one included) to end the sessions
-// of token.
+// of token: a message for those listening, a marker for killTTL for those
+// that missed it.
 func (r *Registry) StopToken(ctx context.Context, token, reason string) error {
-	b, _ := json.Marshal(killMsg{TokenHash: tokenHash(token), Reason: reason, From: r.instance})
-	return r.client.Publish(ctx, killChannel, b).Err()
+	km := killMsg{TokenHash: tokenHash(token), Reason: reason, From: r.instance, At: time.Now()}
+	b, _ := json.Marshal(km)
+	_, err := r.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, killPrefix+km.TokenHash, b, killTTL)
+		p.Publish(ctx, killChannel, b)
+		return nil
+	})
+	return err
+}
+
+// apply ends the sessions of a kill's token that started before it.
+func (r *Registry) apply(km killMsg) {
+	if checkReason(km.Reason) != nil {
+		km.Reason = DefaultKillReason
+	}
+	n := r.local.StopMatching(func(si gateway.SessionInfo) bool {
+		return si.Token != "" && tokenHash(si.Token) == km.TokenHash && (km.At.IsZero() || !si.Started.After(km.At))
+	}, gateway.CauseKilled, km.Reason)
+	if n > 0 {
+		r.log.Info("session registry: ended sessions at an instance's request", "from", km.From, "sessions", n)
+	}
 }
 
 // listen ends the sessions that kill messages name, until ctx ends.
@@ -271,15 +314,7 @@ func (r *Registry) listen(ctx context.Context) {
 				r.log.Warn("session registry: ignoring a malformed kill message", "err", err)
 				continue
 			}
-			if checkReason(km.Reason) != nil {
-				km.Reason = DefaultKillReason
-			}
-			n := r.local.StopMatching(func(si gateway.SessionInfo) bool {
-				return si.Token != "" && tokenHash(si.Token) == km.TokenHash
-			}, gateway.CauseKilled, km.Reason)
-			if n > 0 {
-				r.log.Info("session registry: ended sessions at another instance's request", "from", km.From, "sessions", n)
-			}
+			r.apply(km)
 		}
 	}
 }

@@ -391,6 +391,14 @@ func TestFleetSessionRegistry(t *testing.T) {
 	}
 	endedWith(t, s0, 1008, "Session ended by the administrator", 3*time.Second)
 	endedWith(t, s1, 1008, "Session ended by the administrator", 3*time.Second)
+	// The kill's marker (for instances that missed the message) spares the
+	// sessions opened after it.
+	if ttl := r.do(t, 3, "KEYS", "websockify:sessions:kill:*").([]any); len(ttl) != 1 {
+		t.Fatalf("kill markers: %v", ttl)
+	}
+	again := openSession(t, ps[0].addr, tq(tok), "alpha")
+	time.Sleep(2 * time.Second) // two refreshes, which read the marker
+	stillRelays(t, again)
 	for _, p := range ps {
 		noTokensLogged(t, p, tok)
 	}
