@@ -36,7 +36,7 @@ const StatusPolicyViolation = ws.StatusPolicyViolation
 // describe returns the session's entry in the session list.
 func (ss *session) describe() SessionInfo {
 	si := SessionInfo{
-		ID: ss.info.ID, Client: ss.info.ClientAddr(), Target: ss.endpoint.String(), Token: ss.info.Token,
+		ID: ss.id, Client: ss.info.ClientAddr(), Target: ss.endpoint.String(), Token: ss.info.Token,
 		Subprotocol: ss.proto, TLS: ss.info.TLS != nil, Started: ss.started, Expires: ss.info.Expires,
 		Ending: ss.stopping.Load(),
 	}
@@ -126,7 +126,7 @@ func (ss *session) stop(cause Cause, reason string) bool {
 	if cause == CauseRevoked {
 		what = "session ended: token revoked"
 	}
-	ss.log.Warn(what, "session", ss.info.ID, "reason", reason)
+	ss.log.Warn(what, "session", ss.id, "reason", reason)
 	ss.stopWith(cause, StatusPolicyViolation, reason)
 	return true
 }

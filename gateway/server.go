@@ -457,7 +457,7 @@ func (s *Server) addSession(ss *session) bool {
 	if s.byID == nil {
 		s.byID = make(map[uint64]*session)
 	}
-	s.byID[ss.info.ID] = ss
+	s.byID[ss.id] = ss
 	if s.idle != nil {
 		s.idle.Stop()
 	}
@@ -472,8 +472,8 @@ func (s *Server) removeSession(ss *session, st core.Stats) {
 	s.endedFromClient += st.FromClient
 	s.endedToClient += st.ToClient
 	delete(s.sessions, ss)
-	if s.byID[ss.info.ID] == ss {
-		delete(s.byID, ss.info.ID)
+	if s.byID[ss.id] == ss {
+		delete(s.byID, ss.id)
 	}
 	if len(s.sessions) == 0 && s.idle != nil && !s.stopped {
 		s.idle.Reset(s.IdleTimeout)

@@ -67,6 +67,7 @@ func newSession(s *Server, c net.Conn, br *bufio.Reader, proto string, ep Endpoi
 		started:  time.Now(),
 		log:      log,
 		ended:    make(chan struct{}),
+		info:     &ConnInfo{}, // the connection's, once upgraded
 	}
 	if s.Traffic != nil {
 		ss.traffic = &traffic{w: s.Traffic}
