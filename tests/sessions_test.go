@@ -231,9 +231,13 @@ func TestLimitsBadValues(t *testing.T) {
 			t.Errorf("%v: exit %d, %s; want 2 naming the option", args, st, stderr)
 		}
 	}
-	st, _, stderr := runCLI(t, wsBinary, "--revoke-sessions", "127.0.0.1:0", "127.0.0.1:5900")
-	if st == 0 || !strings.Contains(stderr, "--revoke-sessions needs --token-plugin") {
-		t.Errorf("--revoke-sessions without tokens: %d %s", st, stderr)
+	for _, args := range [][]string{
+		{"--revoke-sessions"}, {"--max-connections-per-token", "2"}, {"--revoke-check-interval", "5"},
+	} {
+		st, _, stderr := runCLI(t, wsBinary, append(args, "127.0.0.1:0", "127.0.0.1:5900")...)
+		if st != 2 || !strings.Contains(stderr, args[0]+" needs") {
+			t.Errorf("%v without its companion: %d %s", args, st, stderr)
+		}
 	}
 }
 

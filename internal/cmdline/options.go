@@ -251,6 +251,9 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 	if err := cfg.checkEffect(c.IsSet); err != nil {
 		return nil, err
 	}
+	if err := cfg.checkSessionControl(c.IsSet); err != nil {
+		return nil, err
+	}
 	if err := cfg.checkAdmin(c.IsSet); err != nil {
 		return nil, err
 	}

@@ -77,3 +77,18 @@ func sessionControl(c *cli.Context) (SessionControl, error) {
 	}
 	return sc, nil
 }
+
+// checkSessionControl refuses session control options that would do
+// nothing in their combination.
+func (cfg *Config) checkSessionControl(isSet func(name string) bool) error {
+	sc := cfg.Sessions
+	switch {
+	case sc.RevokeSessions && cfg.TokenPlugin == "":
+		return usageErrorf("--%s needs --token-plugin: sessions without a token cannot be revoked", flagRevokeSessions)
+	case isSet(flagRevokeInterval) && !sc.RevokeSessions:
+		return usageErrorf("--%s needs --%s", flagRevokeInterval, flagRevokeSessions)
+	case sc.MaxPerToken > 0 && cfg.TokenPlugin == "":
+		return usageErrorf("--%s needs --token-plugin: without tokens there is nothing to count", flagMaxConnsPerToken)
+	}
+	return nil
+}
