@@ -151,7 +151,7 @@ func TestObserverRefusals(t *testing.T) {
 			return Endpoint{Address: startEcho(t)}, nil
 		}}
 	addr := startServer(t, srv)
-	for _, tc := range []struct{ req, want string }{
+	for i, tc := range []struct{ req, want string }{
 		{strings.Replace(handshake, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "", 1) + "\r\n", RefusedBadRequest},
 		{handshake + "Sec-WebSocket-Protocol: chat\r\n\r\n", RefusedBadRequest},
 		{"\x00\x01\x02 nonsense\r\n\r\n", RefusedBadRequest},
@@ -168,11 +168,15 @@ func TestObserverRefusals(t *testing.T) {
 		io.WriteString(c, tc.req)
 		http.ReadResponse(bufio.NewReader(c), nil)
 		c.Close()
-		o.mu.Lock()
-		got := append([]string(nil), o.refused...)
-		o.mu.Unlock()
-		if len(got) == 0 || got[len(got)-1] != tc.want {
-			t.Errorf("%q: refusals %q; want the last %q", tc.req[:20], got, tc.want)
+		// Some refusals are counted just after their answer is written.
+		var got []string
+		for deadline := time.Now().Add(5 * time.Second); len(got) < i+1 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			o.mu.Lock()
+			got = append([]string(nil), o.refused...)
+			o.mu.Unlock()
+		}
+		if len(got) != i+1 || got[i] != tc.want {
+			t.Errorf("%q: refusals %q; want %d, the last %q", tc.req[:20], got, i+1, tc.want)
 		}
 	}
 }
