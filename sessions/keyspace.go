@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -32,10 +33,22 @@ func KeyspaceWatcher(ctx context.Context, c *redis.Client, namespace string) (Wa
 			return err
 		}
 		ch := ps.Channel()
+		// A restarted Redis may no longer send notifications (the setting
+		// was not in its configuration file): checked now and then, so
+		// that the caller falls back to rechecking.
+		check := time.NewTicker(keyspaceRecheck)
+		defer check.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return nil
+			case <-check.C:
+				cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				cfg, err := c.ConfigGet(cctx, "notify-keyspace-events").Result()
+				cancel()
+				if err == nil && !keyspaceEnough(cfg["notify-keyspace-events"]) {
+					return fmt.Errorf("notify-keyspace-events is now %q", cfg["notify-keyspace-events"])
+				}
 			case m, ok := <-ch:
 				if !ok {
 					return nil
@@ -48,6 +61,10 @@ func KeyspaceWatcher(ctx context.Context, c *redis.Client, namespace string) (Wa
 		}
 	}, ""
 }
+
+// keyspaceRecheck is how often the watcher checks that Redis still sends
+// keyspace notifications.
+const keyspaceRecheck = 5 * time.Second
 
 // keyspaceEnough reports whether notify-keyspace-events flags cover
 // deletions, writes and expirations of keys, by key.

@@ -30,6 +30,9 @@ type Revoker struct {
 	Interval time.Duration
 	// Watch, if set, reports changed tokens, rechecked at once.
 	Watch Watcher
+	// Fallback is the recheck interval once Watch has failed (Redis no
+	// longer sends notifications); zero keeps Interval.
+	Fallback time.Duration
 	// Expiries ends sessions at their token's expiry (plugins whose
 	// tokens expire: JWTTokenApi).
 	Expiries bool
@@ -49,6 +52,7 @@ const recheckTimeout = 5 * time.Second
 // Run revokes until ctx ends.
 func (r *Revoker) Run(ctx context.Context) {
 	r.changed = make(chan string, 1024)
+	watchFailed := make(chan struct{})
 	if r.Watch != nil {
 		go func() {
 			err := r.Watch(ctx, func(tok string) {
@@ -58,7 +62,8 @@ func (r *Revoker) Run(ctx context.Context) {
 				}
 			})
 			if err != nil && ctx.Err() == nil {
-				r.logger().Warn("revocation: change notifications stopped", "err", err)
+				r.logger().Warn("revocation: change notifications stopped: rechecking every session's token instead", "err", err, "interval", r.Fallback)
+				close(watchFailed)
 			}
 		}()
 	}
@@ -69,10 +74,11 @@ func (r *Revoker) Run(ctx context.Context) {
 		expC = exp.C
 	}
 	var tick <-chan time.Time
+	var ticker *time.Ticker
 	if r.Interval > 0 {
-		t := time.NewTicker(r.Interval)
-		defer t.Stop()
-		tick = t.C
+		ticker = time.NewTicker(r.Interval)
+		defer ticker.Stop()
+		tick = ticker.C
 	}
 	for {
 		select {
@@ -81,6 +87,12 @@ func (r *Revoker) Run(ctx context.Context) {
 		case now := <-expC:
 			r.expire(now)
 		case <-tick:
+			r.recheck(ctx, nil)
+		case <-watchFailed:
+			watchFailed = nil
+			if r.Fallback > 0 && ticker != nil {
+				ticker.Reset(r.Fallback)
+			}
 			r.recheck(ctx, nil)
 		case tok := <-r.changed:
 			set := map[string]bool{tok: true}

@@ -337,6 +337,18 @@ func TestRevokeRedis(t *testing.T) {
 			for _, rc := range ys {
 				stillRelays(t, rc)
 			}
+			if mode.flags != "" {
+				// Notifications turned off (a Redis restarted without the
+				// setting): the instances notice and recheck instead.
+				r.do(t, 0, "CONFIG", "SET", "notify-keyspace-events", "")
+				for _, p := range ps {
+					p.stderr.waitFor(t, reMust(`change notifications stopped`), 15*time.Second)
+				}
+				r.do(t, 1, "DEL", "vnc:"+tokY)
+				for _, rc := range ys {
+					endedWith(t, rc, 1008, "Token revoked", 3*time.Second)
+				}
+			}
 			for _, p := range ps {
 				noTokensLogged(t, p, tokX, tokY, tokZ)
 			}

@@ -108,7 +108,7 @@ func startRevocation(ctx context.Context, cfg *cmdline.Config, srv *gateway.Serv
 		w, why := sessions.KeyspaceWatcher(wctx, rb.RedisClient(), rb.RedisNamespace())
 		cancel()
 		if w != nil {
-			rv.Watch, rv.Interval = w, redisSafetyCheck
+			rv.Watch, rv.Interval, rv.Fallback = w, redisSafetyCheck, redisRecheck
 			log.Info("revocation: Redis keyspace notifications end the sessions of changed or deleted keys at once")
 		} else {
 			rv.Interval = redisRecheck
