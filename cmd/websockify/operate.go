@@ -151,7 +151,7 @@ func (op *operating) serveAdmin(ctx context.Context, cfg *cmdline.Config) (stop 
 	if !as.Unix() {
 		where = as.Addr().String()
 	}
-	op.log.Info("  - Admin listener on " + where + " (/metrics, /healthz, /readyz)")
+	op.log.Info("  - Admin listener on " + where + " (/metrics, /healthz, /readyz, /sessions)")
 	return func() {
 		cancel()
 		<-done
