@@ -78,8 +78,12 @@ func descriptorLimit() int {
 
 // clientKey is the address a per-client cap counts by: the IP, an IPv6
 // address's /64; empty for Unix sockets.
-func clientKey(c net.Conn) string {
-	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
+func clientKey(c net.Conn) string { return addrKey(c.RemoteAddr().String()) }
+
+// addrKey is the per-client key of an "ip:port" address: the IP, an IPv6
+// address's /64; empty for anything else (a Unix socket's name).
+func addrKey(addr string) string {
+	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		return ""
 	}

@@ -56,8 +56,12 @@ var (
 // session or the HTTP answer.
 func (s *Server) serveConn(raw net.Conn, id uint64) {
 	var ss *session
+	var info *ConnInfo
 	defer func() {
 		if ss == nil { // no session: the connection ends here
+			if info != nil {
+				info.slot.release()
+			}
 			raw.Close()
 			s.untrack(raw)
 		}
@@ -84,7 +88,7 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 	if !ok {
 		return
 	}
-	info := &ConnInfo{ID: id, RemoteAddr: raw.RemoteAddr().String(), TLS: tlsState}
+	info = &ConnInfo{ID: id, RemoteAddr: raw.RemoteAddr().String(), TLS: tlsState}
 	req, ok := s.readUpgradeRequest(raw, c, cr, br, info, log)
 	if !ok {
 		return
@@ -135,17 +139,16 @@ func (s *Server) readUpgradeRequest(raw, c net.Conn, cr *capReader, br *bufio.Re
 	}
 }
 
-// upgrade checks a WebSocket request, admits it (authorize, route) and
-// answers 101 with the chosen subprotocol, or refuses it with its HTTP
-// status (false).
+// upgrade checks a WebSocket request, holds it to the limits, admits it
+// (authorize, route) and answers 101 with the chosen subprotocol, or
+// refuses it with its HTTP status (false). The order matters: nothing
+// costly (a token lookup, a dial) happens for a request that is not a
+// valid handshake or that a limit refuses.
 func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *ConnInfo, log *slog.Logger) (proto string, ok bool) {
-	if err := checkUpgrade(req); err != nil {
+	if he := checkHandshake(req); he != nil {
 		s.refused(RefusedBadRequest)
-		log.Info("handshake refused", "err", err)
-		writeHTTPError(c, req.Method, http.StatusBadRequest, "", nil)
-		return "", false
-	}
-	if !s.admit(c, req, info, log) {
+		log.Info("handshake refused", "status", he.Status, "err", he.Err)
+		writeHTTPError(c, req.Method, he.Status, "", he.Header)
 		return "", false
 	}
 	proto, ok = chooseProtocol(req.Header.Values("Sec-WebSocket-Protocol"))
@@ -154,6 +157,12 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *
 		log.Warn("handshake refused: no supported subprotocol", "offered", req.Header.Values("Sec-WebSocket-Protocol"))
 		writeHTTPError(c, req.Method, http.StatusBadRequest,
 			"Client must support 'binary' or 'base64' protocol", nil)
+		return "", false
+	}
+	if !s.reserve(c, req, info, log) {
+		return "", false
+	}
+	if !s.admit(c, req, info, log) {
 		return "", false
 	}
 	up := ws.HTTPUpgrader{
@@ -180,6 +189,7 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *
 func (s *Server) startSession(raw, c net.Conn, br *bufio.Reader, proto string, req *http.Request, info *ConnInfo, log *slog.Logger) *session {
 	ss := newSession(s, c, br, proto, info.Target, log)
 	ss.raw, ss.id = raw, info.ID
+	ss.slot, ss.info, ss.proto = info.slot, info, proto
 	if !s.addSession(ss) {
 		// --run-once: a second session raced the first one in.
 		ss.closeWith(statusTryAgainLater, "Server is busy")
@@ -213,6 +223,30 @@ func (s *Server) startSession(raw, c net.Conn, br *bufio.Reader, proto string, r
 		ss.finish()
 	}
 	return ss
+}
+
+// reserve counts the request against the limits, or refuses it (503, 429
+// for the rate) with Retry-After.
+func (s *Server) reserve(c net.Conn, req *http.Request, info *ConnInfo, log *slog.Logger) bool {
+	if s.SessionToken != nil {
+		if tok, ok := s.SessionToken(req); ok {
+			info.Token = tok
+		}
+	}
+	elsewhere := 0
+	if s.Limits.PerToken > 0 && info.Token != "" && s.TokenElsewhere != nil {
+		elsewhere = s.TokenElsewhere(info.Token)
+	}
+	sl, r := s.limiter().reserve(info.ClientKey(), info.Token, elsewhere, time.Now())
+	if r == nil {
+		info.slot = sl
+		return true
+	}
+	code, h := r.status()
+	log.Warn("handshake refused: over a limit", "limit", r.reason, "max", r.limit, "status", code)
+	s.refused(r.reason)
+	writeHTTPError(c, req.Method, code, "", h)
+	return false
 }
 
 // admit authorizes and routes a WebSocket request before the upgrade,

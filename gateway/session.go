@@ -31,6 +31,10 @@ type session struct {
 	started  time.Time // when the session was upgraded
 	log      *slog.Logger
 	traffic  *traffic
+	slot     *slot // released when the session ends
+	info     *ConnInfo
+	proto    string
+	stopping atomic.Bool // stopped from outside (registry.go)
 
 	core core.Session
 
@@ -64,6 +68,7 @@ func newSession(s *Server, c net.Conn, br *bufio.Reader, proto string, ep Endpoi
 		started:  time.Now(),
 		log:      log,
 		ended:    make(chan struct{}),
+		info:     &ConnInfo{}, // the connection's, once upgraded
 	}
 	if s.Traffic != nil {
 		ss.traffic = &traffic{w: s.Traffic}
@@ -214,6 +219,7 @@ func (ss *session) finish() {
 		ss.rec.Close()
 	}
 	ss.srv.removeSession(ss, core.Stats{FromClient: end.FromClient, ToClient: end.ToClient})
+	ss.slot.release()
 	ss.raw.Close()
 	ss.srv.untrack(ss.raw)
 }

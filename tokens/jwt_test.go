@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"os"
@@ -46,6 +47,9 @@ func TestJWTReferenceVectors(t *testing.T) {
 			p := newJWT(t, filepath.Join(dir, "public.pem"), Options{Now: fixedNow(tc.now)})
 			if tc.ok {
 				lookupOK(t, p, tok, want)
+				if got, _ := p.Lookup(context.Background(), tok); !got.Expires.Equal(time.Unix(200, 0)) {
+					t.Fatalf("Expires %v; want the exp claim", got.Expires)
+				}
 			} else {
 				lookupErr(t, p, tok, ErrInvalidToken)
 			}
@@ -197,7 +201,7 @@ func TestJWTKeyKinds(t *testing.T) {
 		p := newJWT(t, filepath.Join(dir, "public.pem"), Options{})
 		lookupOK(t, p, signJWS(t, jose.RS256, k.rsa, map[string]any{"host": "::1", "port": 5901}, nil), tcp("[::1]:5901"))
 		lookupOK(t, p, signJWS(t, jose.RS256, k.rsa, map[string]any{"host": "unix_socket", "port": "/run/v.sock"}, nil),
-			Target{"unix", "/run/v.sock"})
+			Target{Network: "unix", Address: "/run/v.sock"})
 	})
 	t.Run("no leeway", func(t *testing.T) {
 		p := newJWT(t, filepath.Join(dir, "public.pem"), Options{JWTLeeway: -1, Now: fixedNow(201)})

@@ -24,8 +24,8 @@ func TestParseTarget(t *testing.T) {
 		{"[::1]:5900", tcp("[::1]:5900")},
 		{"fe80::1%eth0:5901", tcp("[fe80::1%eth0]:5901")},
 		{"host:065535", tcp("host:65535")},
-		{"unix_socket:/run/vnc.sock", Target{"unix", "/run/vnc.sock"}},
-		{"unix_socket:/run/a:b.sock", Target{"unix", "/run/a:b.sock"}},
+		{"unix_socket:/run/vnc.sock", Target{Network: "unix", Address: "/run/vnc.sock"}},
+		{"unix_socket:/run/a:b.sock", Target{Network: "unix", Address: "/run/a:b.sock"}},
 	} {
 		got, err := ParseTarget(tc.in)
 		if err != nil || got != tc.want {
@@ -46,7 +46,7 @@ func TestTargetString(t *testing.T) {
 	if s := tcp("h:1").String(); s != "h:1" {
 		t.Errorf("got %q", s)
 	}
-	if s := (Target{"unix", "/x"}).String(); s != "unix socket /x" {
+	if s := (Target{Network: "unix", Address: "/x"}).String(); s != "unix socket /x" {
 		t.Errorf("got %q", s)
 	}
 }

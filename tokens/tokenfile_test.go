@@ -36,7 +36,7 @@ func TestTokenFileParser(t *testing.T) {
 		{"target trimmed", "a:    h:1   \n", map[string]Target{"a": tcp("h:1")}, nil},
 		{"ipv6 unbracketed", "v6: ::1:5900\n", map[string]Target{"v6": tcp("[::1]:5900")}, nil},
 		{"ipv6 bracketed", "v6: [::1]:5900\n", map[string]Target{"v6": tcp("[::1]:5900")}, nil},
-		{"unix socket", "u: unix_socket:/run/x.sock\n", map[string]Target{"u": {"unix", "/run/x.sock"}}, nil},
+		{"unix socket", "u: unix_socket:/run/x.sock\n", map[string]Target{"u": {Network: "unix", Address: "/run/x.sock"}}, nil},
 		{"later wins", "a: h:1\na: h:2\n", map[string]Target{"a": tcp("h:2")}, nil},
 		{"broken later entry drops it", "a: h:1\na: nope\n", map[string]Target{}, []int{2}},
 		{"two separators", "a: b: h:1\n", map[string]Target{}, []int{1}},

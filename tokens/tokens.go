@@ -18,6 +18,9 @@ type Target struct {
 	// Address is host:port for TCP (an IPv6 host in brackets, as
 	// net.JoinHostPort writes it) or the path of a Unix socket.
 	Address string
+	// Expires, if set, is when the token stops being valid (a JWT's exp):
+	// with --revoke-sessions its sessions end then.
+	Expires time.Time
 }
 
 // String names the target for logs.

@@ -39,6 +39,10 @@ type operating struct {
 	ready   *admin.Readiness
 	log     *slog.Logger
 
+	// private registers more private endpoints on the admin listener
+	// (the session API).
+	private []func(handle func(pattern string, h http.Handler))
+
 	// Set by buildServer: what /readyz?deep=1 checks.
 	target  gateway.Endpoint // a fixed target, if any
 	wrapped *wrapped
@@ -107,7 +111,8 @@ func (op *operating) watchWrapped(w *wrapped) {
 }
 
 // serveAdmin opens the admin listener and serves /metrics, /healthz and
-// /readyz, and the Go profiler under /debug/pprof/ (private), until ctx ends or the returned stop is called. Without
+// /readyz, and the Go profiler under /debug/pprof/ and the session API
+// (private), until ctx ends or the returned stop is called. Without
 // --admin-listen it does nothing.
 //
 // listen, if not nil, opens the listener with the given function of
@@ -137,6 +142,9 @@ func (op *operating) serveAdmin(ctx context.Context, cfg *cmdline.Config, listen
 	as.HandlePrivate("GET /debug/pprof/profile", http.HandlerFunc(pprof.Profile))
 	as.HandlePrivate("GET /debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
 	as.HandlePrivate("GET /debug/pprof/trace", http.HandlerFunc(pprof.Trace))
+	for _, register := range op.private {
+		register(as.HandlePrivate)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -154,7 +162,7 @@ func (op *operating) serveAdmin(ctx context.Context, cfg *cmdline.Config, listen
 	if !as.Unix() {
 		where = as.Addr().String()
 	}
-	op.log.Info("  - Admin listener on " + where + " (/metrics, /healthz, /readyz)")
+	op.log.Info("  - Admin listener on " + where + " (/metrics, /healthz, /readyz, /sessions)")
 	return func() {
 		cancel()
 		<-done

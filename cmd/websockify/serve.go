@@ -276,6 +276,10 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, op *operating, log *s
 		IdleTimeout:      cfg.IdleTimeout,
 		FlashPolicy:      cfg.FlashPolicy,
 		Logger:           log,
+		Limits: gateway.Limits{
+			MaxConnections: cfg.Sessions.MaxConnections, PerClient: cfg.Sessions.MaxPerIP,
+			PerToken: cfg.Sessions.MaxPerToken, HandshakeRate: cfg.Sessions.HandshakeRate,
+		},
 	}
 	var cleanups []func()
 	cleanup = func() {
@@ -312,11 +316,17 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, op *operating, log *s
 	op.target, op.tokens = srv.Target, rt.Tokens
 	if rt.Tokens != nil {
 		srv.Route = rt.Route
+		srv.SessionToken = rt.Token
 		srv.Target = gateway.Endpoint{Label: rt.Label}
 	}
 	if rt.Auth != nil {
 		srv.Authorize = rt.Authorize
 	}
+	stopSessionControl, err := startSessionControl(ctx, cfg, srv, rt, op, log)
+	if err != nil {
+		return nil, nil, cleanup, err
+	}
+	cleanups = append(cleanups, stopSessionControl)
 	if len(cfg.Wrap) > 0 {
 		if w, err = newWrapped(cfg, log); err != nil {
 			return nil, nil, cleanup, err

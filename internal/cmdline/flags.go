@@ -158,6 +158,7 @@ func flags() []cli.Flag {
 
 		&cli.StringFlag{Category: catWrap, Name: flagRebindSO, EnvVars: []string{"WEBSOCKIFY_REBIND_SO"}, Usage: "use the rebind.so `FILE` instead of the embedded one", TakesFile: true},
 	}
+	fl = append(fl, sessionFlags()...)
 	// A switch is off unless given, and "(default: false)" says nothing;
 	// a zero interval is off.
 	for _, f := range fl {

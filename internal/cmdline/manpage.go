@@ -181,7 +181,7 @@ func synopsisLine(line string) string {
 	words := strings.Fields(line)
 	for i, w := range words {
 		switch {
-		case i == 0 || (i == 1 && (w == "rebind" || w == "probe")) || w == "--":
+		case i == 0 || (i == 1 && (w == "rebind" || w == "probe" || w == "sessions")) || w == "--":
 			words[i] = "**" + mdEscape(w) + "**"
 		default:
 			words[i] = mdEscape(w)
@@ -282,6 +282,14 @@ redacted token, driver, duration, bytes each way, close code and cause.
 **websockify probe** [*options*] *URL* opens a WebSocket to *URL* (ws:// or wss://), optionally
 sends data and waits for an answer, and exits 0 if all went well, 1 with the reason otherwise:
 a health check for a running websockify. **websockify probe --help** lists its options.
+
+# SESSIONS
+
+**websockify sessions** [**--admin** *ADDR*] [**--admin-token-file** *FILE*] **list**|**show**|**kill** ...
+lists and ends the sessions of a running websockify through its admin listener
+(**--admin-listen**): **list** [**--all**] [**--json**], **show** *ID*, **kill** [**--reason** *TEXT*] *ID*...,
+**kill** [**--all**] **--token** *TOKEN*. Ended sessions get close 1008 with the reason.
+**websockify sessions --help** lists its options.
 
 `
 

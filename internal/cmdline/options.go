@@ -94,6 +94,9 @@ type Config struct {
 	AdminListen    string
 	AdminTokenFile string // absolute
 
+	// Sessions holds the session control options (sessions.go).
+	Sessions SessionControl
+
 	// Warnings are notes for the log about accepted but inert options.
 	Warnings []string
 }
@@ -125,6 +128,7 @@ websockify [options] --unix-listen=FILE target_addr:target_port
 websockify [options] --inetd target_addr:target_port
 websockify [options] [source_addr:]source_port -- PROGRAM [ARGS...]
 websockify probe [--send DATA] [--expect DATA] [--timeout SECONDS] [--insecure] URL
+websockify sessions [--admin ADDR] [--admin-token-file FILE] list|show|kill ...
 websockify rebind OLD_PORT NEW_PORT PROGRAM [ARGS...]`
 
 // Parse reads argv (with the program name first). It returns either a
@@ -228,6 +232,10 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 	if err := cfg.parseValues(c); err != nil {
 		return nil, err
 	}
+	var err error
+	if cfg.Sessions, err = sessionControl(c); err != nil {
+		return nil, err
+	}
 	if err := cfg.checkLimits(); err != nil {
 		return nil, err
 	}
@@ -244,6 +252,9 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 		return nil, err
 	}
 	if err := cfg.checkEffect(c.IsSet); err != nil {
+		return nil, err
+	}
+	if err := cfg.checkSessionControl(c.IsSet); err != nil {
 		return nil, err
 	}
 	if err := cfg.checkAdmin(c.IsSet); err != nil {
