@@ -86,7 +86,7 @@ func run() error {
 		if _, err := exec.LookPath(*ref); err != nil {
 			return fmt.Errorf("reference websockify: %w (install Debian's websockify, or pass -reference '')", err)
 		}
-		specs = append(specs, proxySpec{name: "websockify-py", path: *ref, forks: true})
+		specs = append(specs, proxySpec{name: refName, path: *ref, forks: true})
 	}
 	specs = append(specs, extra...)
 	if *ours != "" {
@@ -131,7 +131,7 @@ func run() error {
 	}
 	e := &env{be: be, scale: scale, tls: &tls.Config{InsecureSkipVerify: true}}
 
-	start := time.Now()
+	start, load0 := time.Now(), loadAvg()
 	res := newResults()
 	// Repetitions are the outer loop so that noise from other load on the
 	// machine spreads over every proxy alike.
@@ -163,8 +163,9 @@ func run() error {
 		}
 	}
 	host, _ := os.Hostname()
-	fmt.Printf("wsbench: %d runs each, median shown; scale %g; %s; %d CPUs; %s; %s; took %v\n\n",
-		*reps, scale, cpuModel(), runtime.NumCPU(), kernel(), host, time.Since(start).Round(time.Second))
+	fmt.Printf("wsbench: %d runs each, median shown; scale %g; %s; %d CPUs; %s; %s; %s; took %v; load average at start %s, at end %s\n\n",
+		*reps, scale, cpuModel(), runtime.NumCPU(), kernel(), host, start.UTC().Format(time.RFC3339),
+		time.Since(start).Round(time.Second), load0, loadAvg())
 	res.print(os.Stdout, wls, specs)
 	return nil
 }
@@ -198,6 +199,10 @@ func runOne(e *env, w workload, s proxySpec, cert *certFiles) (measure, error) {
 	if err != nil {
 		return m, fmt.Errorf("%w (proxy output: %.200q)", err, p.out.String())
 	}
+	if m.extra == nil {
+		m.extra = map[string]string{}
+	}
+	m.extra["load"] = loadAvg()
 	return m, nil
 }
 
@@ -231,4 +236,15 @@ func cpuModel() string {
 func kernel() string {
 	b, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	return "Linux " + strings.TrimSpace(string(b))
+}
+
+// loadAvg is the 1-, 5- and 15-minute load averages from /proc/loadavg: the
+// machine is shared, and the tables say how busy it was.
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
