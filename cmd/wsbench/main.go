@@ -17,6 +17,7 @@
 package main
 
 import (
+	"cmp"
 	"crypto/tls"
 	"flag"
 	"fmt"
@@ -76,6 +77,8 @@ func run() error {
 	ours := flag.String("ours", "bin/websockify", "the Go websockify binary (empty to leave out)")
 	ref := flag.String("reference", "/usr/bin/websockify", "the reference websockify (empty to leave out)")
 	verbose := flag.Bool("v", false, "print every run")
+	scaleName := flag.String("bench-scale", cmp.Or(os.Getenv("BENCH_SCALE"), "quick"),
+		"quick or full: the size of the mix, many-idle-sessions and nginx suites (full: 9,500 idle sessions, N up to 3,200); BENCH_SCALE sets the default")
 	flag.Var(proxyFlags{specs: &extra}, "proxy", "another websockify-compatible proxy as name=path, or name='cmd {listen} {target}' (repeatable)")
 	flag.Var(proxyFlags{specs: &extra, plain: true}, "plain",
 		"another plain TCP relay as name='cmd …' with {listen}, {port}, {target}, e.g. socat='socat TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork TCP:{target}' (repeatable)")
@@ -96,9 +99,14 @@ func run() error {
 		specs = append(specs, proxySpec{name: "ours", path: *ours})
 	}
 	wls := workloads
+	suites := map[string]bool{"mix": true, "many": true, "nginx": true}
 	if *only != "" {
-		wls = nil
+		wls, suites = nil, map[string]bool{}
 		for _, k := range strings.Split(*only, ",") {
+			if _, ok := suiteKeys[k]; ok {
+				suites[k] = true
+				continue
+			}
 			w, ok := findWorkload(k)
 			if !ok {
 				return fmt.Errorf("unknown workload %q (have %s)", k, workloadKeys())
@@ -106,6 +114,12 @@ func run() error {
 			wls = append(wls, w)
 		}
 	}
+	switch *scaleName {
+	case "quick", "full":
+	default:
+		return fmt.Errorf("-bench-scale %q: want quick or full", *scaleName)
+	}
+	full := *scaleName == "full"
 
 	raiseFileLimit()
 	sigs := make(chan os.Signal, 1)
@@ -136,7 +150,7 @@ func run() error {
 	// Repetitions are the outer loop so that noise from other load on the
 	// machine spreads over every proxy alike.
 	wss := slices.ContainsFunc(wls, func(w workload) bool { return w.wss })
-	for rep := 1; rep <= *reps; rep++ {
+	for rep := 1; rep <= *reps && len(wls) > 0; rep++ {
 		if wss {
 			v, err := sealCost(e.bytes(256 << 20))
 			res.add(aesKey, aesKey, measure{value: v}, err)
@@ -166,8 +180,23 @@ func run() error {
 	fmt.Printf("wsbench: %d runs each, median shown; scale %g; %s; %d CPUs; %s; %s; %s; took %v; load average at start %s, at end %s\n\n",
 		*reps, scale, cpuModel(), runtime.NumCPU(), kernel(), host, start.UTC().Format(time.RFC3339),
 		time.Since(start).Round(time.Second), load0, loadAvg())
-	res.print(os.Stdout, wls, specs)
+	if len(wls) > 0 {
+		res.print(os.Stdout, wls, specs)
+	}
+	if suites["mix"] {
+		if err := mixSuite(os.Stdout, mixSizes(full, *reps), specs, *verbose); err != nil {
+			return fmt.Errorf("mix: %w", err)
+		}
+	}
 	return nil
+}
+
+// suiteKeys are the workloads with tables of their own, selected with -only
+// like the others.
+var suiteKeys = map[string]string{
+	"mix":   "noVNC-shaped mix: input round trips while some sessions stream, N stepped up",
+	"many":  "as many idle sessions as one process holds, clients and backends in worker processes",
+	"nginx": "wss:// against nginx terminating TLS in front of ws://, and TLS handshakes per second",
 }
 
 // raiseFileLimit lifts the open-file limit of wsbench and of the proxies it
@@ -220,6 +249,7 @@ func workloadKeys() string {
 	for _, w := range workloads {
 		k = append(k, w.key)
 	}
+	k = append(k, "mix", "many", "nginx")
 	return strings.Join(k, ",")
 }
 

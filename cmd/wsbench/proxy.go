@@ -37,6 +37,15 @@ type proxySpec struct {
 	// forks marks a proxy that forks a process per connection (the
 	// reference): it gets fewer idle sessions.
 	forks bool
+	// args are extra options for a websockify-compatible binary (not for
+	// the plain relays), e.g. --heartbeat 30.
+	args []string
+}
+
+// withArgs returns s with the extra options args.
+func (s proxySpec) withArgs(args ...string) proxySpec {
+	s.args = append(append([]string(nil), s.args...), args...)
+	return s
 }
 
 func (s proxySpec) raw() bool { return s.path == "" || s.plain }
@@ -85,7 +94,7 @@ func (s proxySpec) startOnce(target string, cert *certFiles) (*proxyProc, error)
 		}
 		cmd = exec.Command(self, "relay", listen, target)
 	default:
-		var args []string
+		args := append([]string(nil), s.args...)
 		if cert != nil {
 			args = append(args, "--cert", cert.cert, "--key", cert.key)
 		}
