@@ -40,7 +40,16 @@ func main() {
 		}
 		return
 	}
-	if err := run(); err != nil {
+	var err error
+	switch {
+	case len(os.Args) == 2 && os.Args[1] == cmdIdleBackend:
+		err = runIdleBackend()
+	case len(os.Args) == 6 && os.Args[1] == cmdIdleClients:
+		err = runIdleClients(os.Args[2], os.Args[3], os.Args[4], os.Args[5])
+	default:
+		err = run()
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "wsbench:", err)
 		os.Exit(1)
 	}
@@ -186,6 +195,11 @@ func run() error {
 	if suites["mix"] {
 		if err := mixSuite(os.Stdout, mixSizes(full, *reps), specs, *verbose); err != nil {
 			return fmt.Errorf("mix: %w", err)
+		}
+	}
+	if suites["many"] {
+		if err := manySuite(os.Stdout, manySizes(full), specs, *verbose); err != nil {
+			return fmt.Errorf("many: %w", err)
 		}
 	}
 	return nil
