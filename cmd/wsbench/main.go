@@ -19,6 +19,7 @@ package main
 import (
 	"cmp"
 	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -195,6 +196,15 @@ func run() error {
 	if suites["mix"] {
 		if err := mixSuite(os.Stdout, mixSizes(full, *reps), specs, *verbose); err != nil {
 			return fmt.Errorf("mix: %w", err)
+		}
+	}
+	if suites["nginx"] {
+		i := slices.IndexFunc(specs, func(s proxySpec) bool { return s.name == "ours" })
+		if i < 0 {
+			return errors.New("nginx: needs ours (-ours)")
+		}
+		if err := nginxSuite(os.Stdout, e, specs[i], cert, dir, full, *reps, *verbose); err != nil {
+			return fmt.Errorf("nginx: %w", err)
 		}
 	}
 	if suites["many"] {
