@@ -26,12 +26,12 @@ type mixConfig struct {
 func mixSizes(full bool, reps int) mixConfig {
 	c := mixConfig{
 		steps: []int{10, 50, 100, 200}, refMax: 50,
-		dur: 3 * time.Second, warmUp: time.Second, reps: reps,
+		dur: 3 * time.Second, warmUp: time.Second, reps: min(reps, 3),
 		burst: 256 << 10, period: 100 * time.Millisecond, inputGap: 50 * time.Millisecond,
 	}
 	if full {
-		c.steps = []int{10, 50, 100, 200, 400, 800, 1200, 1600, 2400, 3200}
-		c.refMax, c.dur = 200, 8*time.Second
+		c.steps = []int{10, 100, 200, 400, 800, 1600, 3200}
+		c.refMax, c.dur, c.reps = 200, 6*time.Second, reps
 	}
 	return c
 }
