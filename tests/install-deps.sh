@@ -15,6 +15,8 @@ PKGS="$PKGS gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 # the .deb, man-db and the three shells for the man page and completions,
 # qemu-user-static to run the arm64 build.
 PKGS="$PKGS lintian man-db bash-completion fish zsh qemu-user-static"
+# make bench (cmd/wsbench's nginx suite): nginx terminating TLS with its stream module.
+PKGS="$PKGS nginx libnginx-mod-stream"
 
 missing=""
 for p in $PKGS; do
