@@ -2,6 +2,7 @@ package main
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -69,6 +70,7 @@ type tlsRun struct {
 	t2c, c2t float64 // s/GB, the CPU of every process of the setup
 	hsRate   float64 // handshakes per second, 4 clients
 	hsCPU    float64 // µs of the setup's CPU per handshake
+	hsFront  float64 // µs of the TLS terminator's own CPU per handshake (nginx without ours)
 	load     string
 	tput     string
 }
@@ -76,9 +78,10 @@ type tlsRun struct {
 // setup is a running arrangement under test: where clients connect, how,
 // and the CPU of every process in it.
 type setup struct {
-	addr string
-	tls  *tls.Config
-	cpu  func() time.Duration
+	addr  string
+	tls   *tls.Config
+	cpu   func() time.Duration
+	front func() time.Duration // the CPU of the process that terminates TLS
 }
 
 func (s setup) dial(buf int) (*client, error) { return dialClient(s.addr, false, s.tls, buf) }
@@ -126,10 +129,10 @@ func (s setup) c2t(be *backends, n int64) (float64, error) {
 
 // handshakes runs 4 clients for d, each connecting, completing a full
 // TLS 1.3 handshake and closing, one after the other.
-func (s setup) handshakes(d time.Duration) (rate, cpuPer float64, err error) {
+func (s setup) handshakes(d time.Duration) (rate, cpuPer, frontPer float64, err error) {
 	var ok atomic.Int64
 	var firstErr onceError
-	cpu0, t0 := s.cpu(), time.Now()
+	front0, cpu0, t0 := s.front(), s.cpu(), time.Now()
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Add(1)
@@ -144,6 +147,9 @@ func (s setup) handshakes(d time.Duration) (rate, cpuPer float64, err error) {
 				t := tls.Client(c, s.tls)
 				t.SetDeadline(time.Now().Add(5 * time.Second))
 				err = t.Handshake()
+				if err == nil {
+					err = checkTLS(t.ConnectionState())
+				}
 				c.Close()
 				if err != nil {
 					firstErr.set(fmt.Errorf("handshake: %w", err))
@@ -155,12 +161,25 @@ func (s setup) handshakes(d time.Duration) (rate, cpuPer float64, err error) {
 	}
 	wg.Wait()
 	el := time.Since(t0)
-	cpu := s.cpu() - cpu0
+	cpu, front := s.cpu()-cpu0, s.front()-front0
 	if err := firstErr.get(); err != nil {
-		return 0, 0, err
+		return 0, 0, 0, err
 	}
-	n := float64(ok.Load())
-	return n / el.Seconds(), float64(cpu.Microseconds()) / max(n, 1), nil
+	n := max(float64(ok.Load()), 1)
+	return float64(ok.Load()) / el.Seconds(), float64(cpu.Microseconds()) / n, float64(front.Microseconds()) / n, nil
+}
+
+// checkTLS makes sure that a handshake got what the comparison is about:
+// TLS 1.3, AES-128-GCM, X25519 and the ECDSA P-256 certificate.
+func checkTLS(st tls.ConnectionState) error {
+	if st.Version != tls.VersionTLS13 || st.CipherSuite != tls.TLS_AES_128_GCM_SHA256 || st.CurveID != tls.X25519 {
+		return fmt.Errorf("negotiated %s, %s, %s; want TLS 1.3, TLS_AES_128_GCM_SHA256, X25519",
+			tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite), st.CurveID)
+	}
+	if len(st.PeerCertificates) == 0 || st.PeerCertificates[0].PublicKeyAlgorithm != x509.ECDSA {
+		return errors.New("the server's certificate is not ECDSA")
+	}
+	return nil
 }
 
 // tlsSetups are the arrangements compared, by name.
@@ -229,8 +248,11 @@ func nginxSuite(out io.Writer, e *env, ours proxySpec, cert *certFiles, dir stri
 	hsc := func(r tlsRun) float64 { return r.hsCPU }
 	fmt.Fprintf(out, "| TLS handshakes/s (4 clients, full handshakes) | — | %s | %s | — | — | %.2f× |\n",
 		format(med(setupWSS, hs)), format(med(setupNginx, hs)), med(setupWSS, hs)/med(setupNginx, hs))
-	fmt.Fprintf(out, "| server CPU per handshake µs | — | %s | %s | — | — | %.2f× |\n",
+	hsf := func(r tlsRun) float64 { return r.hsFront }
+	fmt.Fprintf(out, "| server CPU per handshake µs (nginx + ours) | — | %s | %s | — | — | %.2f× |\n",
 		format(med(setupWSS, hsc)), format(med(setupNginx, hsc)), med(setupWSS, hsc)/med(setupNginx, hsc))
+	fmt.Fprintf(out, "| TLS terminator's own CPU per handshake µs (nginx alone) | — | %s | %s | — | — | %.2f× |\n",
+		format(med(setupWSS, hsf)), format(med(setupNginx, hsf)), med(setupWSS, hsf)/med(setupNginx, hsf))
 	var loads []string
 	for _, r := range runs[setupWSS] {
 		loads = append(loads, strings.Fields(r.load)[0])
@@ -259,7 +281,7 @@ func runTLSSetup(e *env, name string, ours, ngx proxySpec, cert *certFiles, n in
 			r.c2t, err = s.c2t(e.be, n)
 		case "hs":
 			if s.tls != nil {
-				r.hsRate, r.hsCPU, err = s.handshakes(hsDur)
+				r.hsRate, r.hsCPU, r.hsFront, err = s.handshakes(hsDur)
 			}
 		}
 		stop()
@@ -283,7 +305,8 @@ func startSetup(name string, ours, ngx proxySpec, cert *certFiles, target string
 		if err != nil {
 			return setup{}, nil, err
 		}
-		return setup{addr: p.addr, tls: tc, cpu: func() time.Duration { return treeCPU(p.pid()) }}, p.stop, nil
+		cpu := func() time.Duration { return treeCPU(p.pid()) }
+		return setup{addr: p.addr, tls: tc, cpu: cpu, front: cpu}, p.stop, nil
 	case setupNginx:
 		p, err := ours.start(target, nil)
 		if err != nil {
@@ -294,7 +317,9 @@ func startSetup(name string, ours, ngx proxySpec, cert *certFiles, target string
 			p.stop()
 			return setup{}, nil, err
 		}
-		return setup{addr: g.addr, tls: tls13Client, cpu: func() time.Duration { return treeCPU(p.pid()) + treeCPU(g.pid()) }},
+		return setup{addr: g.addr, tls: tls13Client,
+				cpu:   func() time.Duration { return treeCPU(p.pid()) + treeCPU(g.pid()) },
+				front: func() time.Duration { return treeCPU(g.pid()) }},
 			func() { g.stop(); p.stop() }, nil
 	}
 	return setup{}, nil, errors.New("unknown setup " + name)
