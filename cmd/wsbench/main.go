@@ -6,14 +6,24 @@
 // process per connection) and prints a table of medians with ratios to the
 // plain relay.
 //
+// Besides those workloads it runs three suites with tables of their own
+// (issue #20): "mix", a noVNC-shaped mix of streaming and interactive
+// sessions with N stepped up (mix.go); "many", as many idle sessions as one
+// proxy process holds, with clients and backend in worker processes
+// (many.go, idleworkers.go); and "nginx", wss:// against nginx terminating
+// TLS in front of ws://, and TLS handshakes per second (nginx.go).
+//
 // Usage:
 //
-//	wsbench [-reps 3] [-scale 1] [-only t2c,echo] [-ours bin/websockify]
-//	        [-reference /usr/bin/websockify] [-proxy name=path]...
+//	wsbench [-reps 3] [-scale 1] [-bench-scale quick|full] [-only t2c,echo,mix]
+//	        [-ours bin/websockify] [-reference /usr/bin/websockify] [-proxy name=path]...
 //	        [-plain name='socat TCP-LISTEN:{port},reuseaddr,fork TCP:{target}']...
 //	wsbench relay LISTEN TARGET   (the plain relay, run by wsbench itself)
+//	wsbench idle-backend          (worker processes of the many suite)
+//	wsbench idle-clients ADDR ws|raw N SRC,SRC...
 //
-// WSBENCH_SCALE, if set, is the default of -scale.
+// WSBENCH_SCALE, if set, is the default of -scale; BENCH_SCALE, of
+// -bench-scale.
 package main
 
 import (
