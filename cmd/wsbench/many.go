@@ -40,6 +40,8 @@ type manyRun struct {
 	sockMem         float64 // /proc/net/sockstat TCP mem per session, bytes
 	cpuPct          float64 // proxy CPU while idle, % of one core
 	cpuPerPing      float64 // µs of proxy CPU per heartbeat ping answered
+	quietPct        float64 // proxy CPU % of one core before the first ping was due (-1: no such window)
+	pingCost        float64 // µs per ping beyond the quiet rate
 	pssTotal        float64 // proxy PSS with every session open, bytes
 	load            string
 }
@@ -72,6 +74,7 @@ func runMany(c manyConfig, s proxySpec, target string) (manyRun, error) {
 	if s.raw() {
 		mode = "raw"
 	}
+	opened := time.Now() // no session was opened before: no ping is due before opened+30 s
 	var workers []*worker
 	defer func() {
 		for _, w := range workers {
@@ -100,8 +103,18 @@ func runMany(c manyConfig, s proxySpec, target string) (manyRun, error) {
 	}
 	time.Sleep(2 * time.Second)
 	slab1, sock1, pss1 := meminfo("Slab"), sockstatTCPMem(), treePSS(p.pid())
-	cpu0 := treeCPU(p.pid())
-	time.Sleep(c.hold)
+	cpu0, t0 := treeCPU(p.pid()), time.Now()
+	// Until the first ping is due, the proxy's CPU is that of idle sessions
+	// alone; after, it adds the heartbeats'.
+	quietEnd := opened.Add(29 * time.Second)
+	quiet, quietCPU := time.Duration(0), time.Duration(0)
+	if s.raw() || quietEnd.Sub(t0) < 5*time.Second {
+		time.Sleep(c.hold)
+	} else {
+		time.Sleep(time.Until(quietEnd))
+		quiet, quietCPU = time.Since(t0), treeCPU(p.pid())-cpu0
+		time.Sleep(time.Until(t0.Add(c.hold)))
+	}
 	cpu := treeCPU(p.pid()) - cpu0
 	load := loadAvg()
 	r := manyRun{sessions: n, load: load,
@@ -125,8 +138,16 @@ func runMany(c manyConfig, s proxySpec, target string) (manyRun, error) {
 		r.alive += alive
 		r.pings += pings
 	}
+	r.quietPct = -1
+	if quiet > 0 {
+		r.quietPct = 100 * quietCPU.Seconds() / quiet.Seconds()
+	}
 	if r.pings > 0 {
 		r.cpuPerPing = float64(cpu.Microseconds()) / float64(r.pings)
+		if quiet > 0 {
+			rest := cpu - quietCPU - time.Duration(float64(c.hold-quiet)*quietCPU.Seconds()/quiet.Seconds())
+			r.pingCost = float64(rest.Microseconds()) / float64(r.pings)
+		}
 	}
 	return r, nil
 }
@@ -210,7 +231,7 @@ func manySuite(out io.Writer, c manyConfig, specs []proxySpec, verbose bool) err
 
 	fmt.Fprintf(out, "\n### Many idle sessions: clients in worker processes of %d sessions each from %s–%s, the backend in another; one 64-byte round trip each, then %v of rest (heartbeat 30 s for ours); median of %d runs\n\n",
 		c.perWorker, c.sources[0], c.sources[len(c.sources)-1], c.hold, c.reps)
-	head := []string{"proxy", "sessions", "alive at the end", "pings answered", "proxy PSS per session", "Slab per session (machine)", "TCP buffers per session (sockstat)", "user + kernel per session", "idle CPU % of a core", "CPU per ping", "proxy PSS total", "load (1 min)"}
+	head := []string{"proxy", "sessions", "alive at the end", "pings answered", "proxy PSS per session", "Slab per session (machine)", "TCP buffers per session (sockstat)", "user + kernel per session", "idle CPU % of a core", "of which before any ping", "CPU per ping (all ÷ pings)", "CPU per ping beyond the quiet rate", "proxy PSS total", "load (1 min)"}
 	fmt.Fprintf(out, "| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
 	med := func(name string, f func(manyRun) float64) float64 { return medianOf(runs[name], f) }
 	total := func(r manyRun) float64 { return r.pss + r.slab + r.sockMem }
@@ -226,14 +247,16 @@ func manySuite(out io.Writer, c manyConfig, specs []proxySpec, verbose bool) err
 		for _, r := range rs {
 			loads = append(loads, strings.Fields(r.load)[0])
 		}
-		fmt.Fprintf(out, "| %s | %d | %d | %d | %.2f KB | %.2f KB | %.2f KB | %.2f KB | %.2f | %.0f µs | %.1f MB | %s |\n",
+		fmt.Fprintf(out, "| %s | %d | %d | %d | %.2f KB | %.2f KB | %.2f KB | %.2f KB | %.2f | %.2f | %.0f µs | %.0f µs | %.1f MB | %s |\n",
 			s.name, rs[0].sessions, rs[len(rs)-1].alive, rs[len(rs)-1].pings,
 			med(s.name, func(r manyRun) float64 { return r.pss })/1e3,
 			med(s.name, func(r manyRun) float64 { return r.slab })/1e3,
 			med(s.name, func(r manyRun) float64 { return r.sockMem })/1e3,
 			med(s.name, total)/1e3,
 			med(s.name, func(r manyRun) float64 { return r.cpuPct }),
+			med(s.name, func(r manyRun) float64 { return r.quietPct }),
 			med(s.name, func(r manyRun) float64 { return r.cpuPerPing }),
+			med(s.name, func(r manyRun) float64 { return r.pingCost }),
 			med(s.name, func(r manyRun) float64 { return r.pssTotal })/1e6,
 			strings.Join(loads, ", "))
 	}
