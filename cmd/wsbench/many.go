@@ -275,8 +275,14 @@ func manySuite(out io.Writer, c manyConfig, specs []proxySpec, verbose bool) err
 		pss := med("ours", func(r manyRun) float64 { return r.pss })
 		kern := med("ours", func(r manyRun) float64 { return r.slab + r.sockMem })
 		perPing := med("ours", func(r manyRun) float64 { return r.cpuPerPing })
-		fmt.Fprintf(out, "\nProjection to %d sessions of ours (linear in the per-session figures above): proxy user memory %.0f MB, kernel memory of all four sockets of a session (client, proxy ×2, backend: the proxy's own share is about half) %.0f MB; heartbeats every 30 s: %.0f pings/s × %.0f µs = %.1f%% of one core; %d descriptors (the process limit must be raised beyond 200,000, which this machine does not allow), and, to one backend address, more than one source address for the proxy's outgoing connections (28,232 ephemeral ports per source and destination by default).\n",
-			target, pss*target/1e6, kern*target/1e6, float64(target)/30, perPing, float64(target)/30*perPing/1e4, 2*target+20)
+		quiet := med("ours", func(r manyRun) float64 { return r.quietPct })
+		idle := ""
+		if quiet >= 0 {
+			perPing = med("ours", func(r manyRun) float64 { return r.pingCost })
+			idle = fmt.Sprintf(" plus %.2f%% of one core for idle sessions without pings (× %.1f)", quiet, float64(target)/float64(rs[0].sessions))
+		}
+		fmt.Fprintf(out, "\nProjection to %d sessions of ours (linear in the per-session figures above): proxy user memory %.0f MB, kernel memory of all four sockets of a session (client, proxy ×2, backend: the proxy's own share is about half) %.0f MB; heartbeats every 30 s: %.0f pings/s × %.0f µs = %.1f%% of one core%s; %d descriptors (the process limit must be raised beyond 200,000, which this machine does not allow), and, to one backend address, more than one source address for the proxy's outgoing connections (28,232 ephemeral ports per source and destination by default).\n",
+			target, pss*target/1e6, kern*target/1e6, float64(target)/30, perPing, float64(target)/30*perPing/1e4, idle, 2*target+20)
 	}
 	return nil
 }
