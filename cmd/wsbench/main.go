@@ -99,6 +99,7 @@ func run() error {
 	verbose := flag.Bool("v", false, "print every run")
 	scaleName := flag.String("bench-scale", cmp.Or(os.Getenv("BENCH_SCALE"), "quick"),
 		"quick or full: the size of the mix, many-idle-sessions and nginx suites (full: 9,500 idle sessions, N up to 3,200); BENCH_SCALE sets the default")
+	mixN := flag.String("mix-n", "", "the mix suite's session counts, comma-separated, the first being the baseline (default: by -bench-scale)")
 	flag.Var(proxyFlags{specs: &extra}, "proxy", "another websockify-compatible proxy as name=path, or name='cmd {listen} {target}' (repeatable)")
 	flag.Var(proxyFlags{specs: &extra, plain: true}, "plain",
 		"another plain TCP relay as name='cmd …' with {listen}, {port}, {target}, e.g. socat='socat TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork TCP:{target}' (repeatable)")
@@ -204,7 +205,18 @@ func run() error {
 		res.print(os.Stdout, wls, specs)
 	}
 	if suites["mix"] {
-		if err := mixSuite(os.Stdout, mixSizes(full, *reps), specs, *verbose); err != nil {
+		mc := mixSizes(full, *reps)
+		if *mixN != "" {
+			mc.steps = nil
+			for _, f := range strings.Split(*mixN, ",") {
+				n, err := strconv.Atoi(f)
+				if err != nil || n < 1 {
+					return fmt.Errorf("-mix-n: %q is not a session count", f)
+				}
+				mc.steps = append(mc.steps, n)
+			}
+		}
+		if err := mixSuite(os.Stdout, mc, specs, *verbose); err != nil {
 			return fmt.Errorf("mix: %w", err)
 		}
 	}
