@@ -315,7 +315,7 @@ func mixSuite(out io.Writer, c mixConfig, specs []proxySpec, verbose bool) error
 		}
 	}
 	fmt.Fprintln(out, "\nRatios, ours ÷ relay at the same N (medians):")
-	fmt.Fprintln(out, "\n| N | CPU | input RTT p50 | p99 | p99.9 | streaming p99 |\n|---|---|---|---|---|---|")
+	fmt.Fprintln(out, "\n| N | CPU | input RTT p50 | p99 | p99.9 | streaming p99 | p99 run by run (interleaved pairs) |\n|---|---|---|---|---|---|---|")
 	for _, n := range c.steps {
 		o, r := runs[key{"ours", n}], runs[key{"relay", n}]
 		if len(o) == 0 || len(r) == 0 {
@@ -324,10 +324,14 @@ func mixSuite(out io.Writer, c mixConfig, specs []proxySpec, verbose bool) error
 		ratio := func(f func(mixRun) float64) string {
 			return fmt.Sprintf("%.2f×", medianOf(o, f)/medianOf(r, f))
 		}
-		fmt.Fprintf(out, "| %d | %s | %s | %s | %s | %s |\n", n,
+		var pairs []string
+		for i := range min(len(o), len(r)) {
+			pairs = append(pairs, fmt.Sprintf("%.2f", o[i].p99/r[i].p99))
+		}
+		fmt.Fprintf(out, "| %d | %s | %s | %s | %s | %s | %s |\n", n,
 			ratio(func(r mixRun) float64 { return r.cpuPct }), ratio(func(r mixRun) float64 { return r.p50 }),
 			ratio(func(r mixRun) float64 { return r.p99 }), ratio(func(r mixRun) float64 { return r.p999 }),
-			ratio(func(r mixRun) float64 { return r.streamP99 }))
+			ratio(func(r mixRun) float64 { return r.streamP99 }), strings.Join(pairs, ", "))
 	}
 	fmt.Fprintln(out, "\nLargest N with the median p99 of the interactive sessions within 2× of its value at N=10:")
 	fmt.Fprintln(out)
