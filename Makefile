@@ -123,12 +123,16 @@ fmt-check:
 	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
 
 # Go benchmarks, then the load tool against the plain relay, the reference
-# (Debian's websockify) and bin/websockify. WSBENCH_SCALE=4 for bigger runs;
-# WSBENCH_FLAGS for wsbench's own flags (e.g. -only t2c,echo).
+# (Debian's websockify) and bin/websockify, five runs of each, then the mix,
+# many-idle-sessions and nginx suites. BENCH_SCALE=quick (the default: 1,000
+# idle sessions, N up to 200) or full (9,500 idle sessions, N up to 3,200;
+# about 45 minutes); WSBENCH_SCALE=2 for bigger transfers; WSBENCH_FLAGS for
+# wsbench's own flags (e.g. -only t2c,echo,mix).
+BENCH_SCALE ?= quick
 bench: $(BIN) deps
 	$(GO) test -run='^$$' -bench=. -benchmem ./gateway/...
 	$(GO) build -o bin/wsbench ./cmd/wsbench
-	./bin/wsbench $(WSBENCH_FLAGS)
+	./bin/wsbench -reps 5 -bench-scale $(BENCH_SCALE) $(WSBENCH_FLAGS)
 
 fuzz:
 	@for pkg in $$($(GO) list ./...); do \

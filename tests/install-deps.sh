@@ -20,6 +20,8 @@ PKGS="$PKGS lintian man-db bash-completion fish zsh qemu-user-static"
 # systemd (tests/systemd_test.go): systemd-socket-activate for socket
 # activation, systemd-analyze to verify the units (no systemd as PID 1).
 PKGS="$PKGS systemd"
+# make bench (cmd/wsbench's nginx suite): nginx terminating TLS with its stream module.
+PKGS="$PKGS nginx libnginx-mod-stream"
 
 missing=""
 for p in $PKGS; do

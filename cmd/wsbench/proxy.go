@@ -37,6 +37,18 @@ type proxySpec struct {
 	// forks marks a proxy that forks a process per connection (the
 	// reference): it gets fewer idle sessions.
 	forks bool
+	// args are extra options for a websockify-compatible binary (not for
+	// the plain relays), e.g. --heartbeat 30.
+	args []string
+	// conf, if set, is a configuration file written for every start, with
+	// the placeholders {port} and {target}; {conf} in path is its name.
+	conf string
+}
+
+// withArgs returns s with the extra options args.
+func (s proxySpec) withArgs(args ...string) proxySpec {
+	s.args = append(append([]string(nil), s.args...), args...)
+	return s
 }
 
 func (s proxySpec) raw() bool { return s.path == "" || s.plain }
@@ -72,10 +84,25 @@ func (s proxySpec) startOnce(target string, cert *certFiles) (*proxyProc, error)
 		return nil, err
 	}
 	listen := fmt.Sprintf("127.0.0.1:%d", port)
+	confName := ""
+	if s.conf != "" {
+		f, err := os.CreateTemp("", "wsbench-*.conf")
+		if err != nil {
+			return nil, err
+		}
+		r := strings.NewReplacer("{port}", strconv.Itoa(port), "{target}", target)
+		_, err = f.WriteString(r.Replace(s.conf))
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		confName = f.Name()
+		defer os.Remove(confName) // read at start
+	}
 	var cmd *exec.Cmd
 	switch {
 	case strings.Contains(s.path, "{"):
-		r := strings.NewReplacer("{listen}", listen, "{port}", strconv.Itoa(port), "{target}", target)
+		r := strings.NewReplacer("{listen}", listen, "{port}", strconv.Itoa(port), "{target}", target, "{conf}", confName)
 		f := strings.Fields(r.Replace(s.path))
 		cmd = exec.Command(f[0], f[1:]...)
 	case s.path == "":
@@ -85,7 +112,7 @@ func (s proxySpec) startOnce(target string, cert *certFiles) (*proxyProc, error)
 		}
 		cmd = exec.Command(self, "relay", listen, target)
 	default:
-		var args []string
+		args := append([]string(nil), s.args...)
 		if cert != nil {
 			args = append(args, "--cert", cert.cert, "--key", cert.key)
 		}

@@ -3,9 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 )
+
+// refName is the reference websockify's name in the tables.
+const refName = "websockify-py"
 
 // results collects every run's figure per workload and proxy.
 type results struct {
@@ -28,6 +32,11 @@ func (r *results) add(w, p string, m measure, err error) {
 	}
 	r.vals[k] = append(r.vals[k], m.value)
 	r.extra[k] = append(r.extra[k], m.extra)
+	for suffix, v := range m.also {
+		k := rkey(w+suffix, p)
+		r.vals[k] = append(r.vals[k], v)
+		r.extra[k] = append(r.extra[k], nil)
+	}
 }
 
 // median of the successful runs; ok is false when there were none.
@@ -66,11 +75,16 @@ func (r *results) print(out io.Writer, wls []workload, specs []proxySpec) {
 	for _, s := range specs[1:] {
 		head = append(head, s.name+" ratio")
 	}
+	vsRef := slices.ContainsFunc(specs, func(s proxySpec) bool { return s.name == "ours" }) &&
+		slices.ContainsFunc(specs, func(s proxySpec) bool { return s.name == refName })
+	if vsRef {
+		head = append(head, "ours ÷ "+refName)
+	}
 	for range head {
 		sep = append(sep, "---")
 	}
 	fmt.Fprintf(out, "| %s |\n|%s|\n", strings.Join(head, " | "), strings.Join(sep, "|"))
-	for _, w := range wls {
+	for _, w := range expandRows(wls) {
 		row := []string{w.title + " (" + w.unit + ")"}
 		for _, s := range specs {
 			if v, ok := r.median(w.key, s.name); ok {
@@ -94,12 +108,21 @@ func (r *results) print(out io.Writer, wls []workload, specs []proxySpec) {
 				row = append(row, "n/a")
 			}
 		}
+		if vsRef {
+			v, ok1 := r.median(w.key, "ours")
+			b, ok2 := r.median(w.key, refName)
+			if ok1 && ok2 && b > 0 {
+				row = append(row, fmt.Sprintf("%.2f×", v/b))
+			} else {
+				row = append(row, "n/a")
+			}
+		}
 		fmt.Fprintf(out, "| %s |\n", strings.Join(row, " | "))
 	}
 	fmt.Fprintln(out, "\nRatios are to the plain relay in the same run; wss:// rows are to the same proxy over ws://.")
 	r.printSealBound(out, specs)
 	fmt.Fprintln(out, "\nDetails (every run):")
-	for _, w := range wls {
+	for _, w := range expandRows(wls) {
 		for _, s := range specs {
 			k := rkey(w.key, s.name)
 			var parts []string
@@ -123,6 +146,24 @@ func (r *results) print(out io.Writer, wls []workload, specs []proxySpec) {
 			}
 		}
 	}
+}
+
+// expandRows returns the workloads with each further row as a workload of
+// its own, keyed w.key+suffix, after its workload.
+func expandRows(wls []workload) []workload {
+	var out []workload
+	for _, w := range wls {
+		out = append(out, w)
+		for _, r := range w.rows {
+			x := w
+			x.key, x.title, x.rows = w.key+r.suffix, r.title, nil
+			if w.wss {
+				x.ws = w.ws + r.suffix
+			}
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // printSealBound prints the cost of TLS's cipher alone, measured in the same

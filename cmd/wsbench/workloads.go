@@ -25,9 +25,14 @@ func (e *env) bytes(base int64) int64 {
 
 // measure is the outcome of one workload against one proxy.
 type measure struct {
-	value float64           // the reported figure
-	extra map[string]string // secondary figures, for the details
+	value float64            // the reported figure
+	also  map[string]float64 // figures of the workload's further rows, by row suffix
+	extra map[string]string  // secondary figures, for the details
 }
+
+// row is a further row of a workload in the table: a second figure of the
+// same runs (say, a latency percentile), kept under the key w.key+suffix.
+type row struct{ suffix, title string }
 
 // workload is one row of the table. run measures p; the proxy of a wss://
 // workload serves TLS, and p.dial connects to it over TLS.
@@ -38,6 +43,7 @@ type workload struct {
 	higher bool // higher is better
 	wss    bool // runs over wss://, compared with the same proxy's ws:// row
 	ws     string
+	rows   []row // further figures of the same runs
 	target func(*backends) string
 	run    func(e *env, p *proxyProc) (measure, error)
 }
@@ -50,6 +56,7 @@ var workloads = []workload{
 		target: func(b *backends) string { return b.sink.Addr().String() },
 		run:    runC2T},
 	{key: "echo", title: "64-byte echo round trip: p50", unit: "µs",
+		rows:   []row{{"/p99", "64-byte echo round trip: p99"}, {"/p999", "64-byte echo round trip: p99.9"}},
 		target: func(b *backends) string { return b.echo.Addr().String() },
 		run:    runEcho64},
 	{key: "sessions", title: "sessions/s (connect, upgrade, round trip, close; 4 clients)", unit: "/s", higher: true,
@@ -142,7 +149,8 @@ func percentile(d []time.Duration, q float64) time.Duration {
 }
 
 func runEcho64(e *env, p *proxyProc) (measure, error) {
-	rounds := max(int(2000*e.scale), 100)
+	// 2,000 round trips at scale 1: the p99.9 is the second-slowest of them.
+	rounds := max(int(2000*e.scale), 1000)
 	cl, err := p.dial(64 << 10)
 	if err != nil {
 		return measure{}, err
@@ -159,9 +167,9 @@ func runEcho64(e *env, p *proxyProc) (measure, error) {
 			lat = append(lat, time.Since(t0))
 		}
 	}
-	p50, p99 := percentile(lat, 0.5), percentile(lat, 0.99)
-	return measure{value: float64(p50) / 1e3,
-		extra: map[string]string{"p99": fmt.Sprintf("%.0f µs", float64(p99)/1e3)}}, nil
+	us := func(q float64) float64 { return float64(percentile(lat, q)) / 1e3 }
+	return measure{value: us(0.5), also: map[string]float64{"/p99": us(0.99), "/p999": us(0.999)},
+		extra: map[string]string{"rounds": fmt.Sprint(rounds)}}, nil
 }
 
 // oneSession is what a browser tab does in a reconnect storm.

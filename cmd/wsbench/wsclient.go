@@ -15,6 +15,8 @@ import (
 const (
 	opBinary = 0x2
 	opClose  = 0x8
+	opPing   = 0x9
+	opPong   = 0xa
 )
 
 // client is one connection to a proxy under test: a WebSocket client with
@@ -34,7 +36,12 @@ const upgradeRequest = "GET / HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\
 
 // dialClient connects to addr and, unless raw, upgrades to WebSocket.
 func dialClient(addr string, raw bool, tc *tls.Config, bufSize int) (*client, error) {
-	c, err := (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: -1}).Dial("tcp", addr)
+	return dialClientWith(&net.Dialer{Timeout: 5 * time.Second, KeepAlive: -1}, addr, raw, tc, bufSize)
+}
+
+// dialClientWith is dialClient with the dialer d.
+func dialClientWith(d *net.Dialer, addr string, raw bool, tc *tls.Config, bufSize int) (*client, error) {
+	c, err := d.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
