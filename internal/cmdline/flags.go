@@ -89,7 +89,7 @@ func flags() []cli.Flag {
 		&cli.BoolFlag{Category: catGeneral, Name: flagRunOnce, Usage: "handle a single WebSocket connection and exit"},
 		&cli.IntFlag{Category: catGeneral, Name: flagTimeout, Usage: "stop listening after `SECONDS`; open sessions finish first"},
 		&cli.IntFlag{Category: catGeneral, Name: flagIdleTimeout, Usage: "exit after `SECONDS` without an open session"},
-		&cli.IntFlag{Category: catGeneral, Name: flagHeartbeat, Usage: "ping clients every `SECONDS`; drop a client after two unanswered"},
+		&cli.IntFlag{Category: catGeneral, Name: flagHeartbeat, Value: 30, Usage: "ping clients every `SECONDS` (0: off), which keeps idle sessions alive through proxies' idle timeouts; a client silent for two intervals is dropped with close 1001"},
 		&cli.StringFlag{Category: catGeneral, Name: flagRelay, Value: "auto", EnvVars: []string{"WEBSOCKIFY_RELAY"}, Usage: "the driver that relays sessions, by `NAME`: auto (epoll on Linux), epoll (event loops; sessions to --ssl-target still use goroutines) or goroutines (two per session)"},
 		&cli.BoolFlag{Category: catGeneral, Name: flagPreferIPv6, Aliases: []string{"6"}, Usage: "resolve a listen host name to its IPv6 address first"},
 		&cli.BoolFlag{Category: catGeneral, Name: flagLibserver, Usage: "accepted for compatibility; this implementation has a single engine"},
