@@ -1,6 +1,6 @@
 module github.com/websockify-go/websockify
 
-go 1.26.8
+go 1.26.9
 
 require (
 	github.com/coder/websocket v1.8.15
@@ -16,6 +16,7 @@ require (
 require (
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
+	github.com/pires/go-proxyproto v0.16.0 // indirect
 	github.com/russross/blackfriday/v2 v2.1.0 // indirect
 	github.com/xrash/smetrics v0.0.0-20240521201337-686a1a2994c1 // indirect
 	go.uber.org/atomic v1.12.0 // indirect
