@@ -79,12 +79,21 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 		br.Reset(nil)
 		readerPool.Put(br)
 	}()
+	cc, ok := s.readProxyHeader(raw, br, log)
+	if !ok {
+		return
+	}
+	cr.n = s.maxHeaderBytes() // the request's own cap, after a PROXY header
+	info := &ConnInfo{ID: id, RemoteAddr: cc.remote, Client: cc.addr, Via: cc.via, conn: cc}
+	if cc.via != "" {
+		log = s.connLog(info)
+	}
 	c, tlsState, ok := s.sniff(raw, cr, br, log)
 	if !ok {
 		return
 	}
-	info := &ConnInfo{ID: id, RemoteAddr: raw.RemoteAddr().String(), TLS: tlsState}
-	req, ok := s.readUpgradeRequest(raw, c, cr, br, info, log)
+	info.TLS = tlsState
+	req, log, ok := s.readUpgradeRequest(raw, c, cr, br, info, log)
 	if !ok {
 		return
 	}
@@ -104,7 +113,7 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 // readUpgradeRequest reads requests until a WebSocket upgrade, answering
 // the others (keep-alive: each gets a fresh deadline and header cap). false
 // means the connection is done.
-func (s *Server) readUpgradeRequest(raw, c net.Conn, cr *capReader, br *bufio.Reader, info *ConnInfo, log *slog.Logger) (*http.Request, bool) {
+func (s *Server) readUpgradeRequest(raw, c net.Conn, cr *capReader, br *bufio.Reader, info *ConnInfo, connLog *slog.Logger) (*http.Request, *slog.Logger, bool) {
 	for {
 		req, err := readRequest(br)
 		if err != nil {
@@ -113,17 +122,22 @@ func (s *Server) readUpgradeRequest(raw, c net.Conn, cr *capReader, br *bufio.Re
 				// malformed line rather than as our error.
 				err = errHeaderTooLarge
 			}
-			s.rejectBadRequest(c, log, err)
-			return nil, false
+			s.rejectBadRequest(c, connLog, err)
+			return nil, nil, false
+		}
+		log := connLog
+		s.learnClient(info, req)
+		if info.Via != info.conn.via {
+			log = s.connLog(info) // a forwarded-for header named the client
 		}
 		req.RemoteAddr = info.RemoteAddr
 		req.TLS = info.TLS
 		req = req.WithContext(context.WithValue(req.Context(), connInfoKey{}, info))
 		if isUpgrade(req) {
-			return req, true
+			return req, log, true
 		}
 		if !s.serveHTTP(c, req, log) || s.RunOnce {
-			return nil, false
+			return nil, nil, false
 		}
 		// A WebSocket upgrade may follow on the same connection.
 		cr.n = s.maxHeaderBytes()

@@ -143,6 +143,9 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 		RunOnce:          cfg.RunOnce,
 		IdleTimeout:      cfg.IdleTimeout,
 		FlashPolicy:      cfg.FlashPolicy,
+		TrustedProxies:   cfg.TrustedProxies,
+		ProxyProtocol:    cfg.ProxyProtocol,
+		ForwardedHeader:  cfg.ForwardedHeader,
 		Logger:           log,
 	}
 	var cleanups []func()

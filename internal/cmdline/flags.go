@@ -64,6 +64,11 @@ const (
 	flagTokenPath        = "token-path"
 	flagJWTRequireExp    = "jwt-require-exp"
 	flagTokenAPIRedirect = "token-api-redirect-anywhere"
+
+	// Behind a load balancer.
+	flagTrustedProxies  = "trusted-proxies"
+	flagProxyProtocol   = "proxy-protocol"
+	flagForwardedHeader = "forwarded-header"
 )
 
 // unsupported lists options whose features have not landed yet. Using one
@@ -80,6 +85,7 @@ const (
 	catWeb     = "Web server, recording, daemon, logging"
 	catTokens  = "Tokens and authentication"
 	catWrap    = "Wrap mode (PORT -- PROGRAM ARGS)"
+	catProxy   = "Sockets: behind a load balancer"
 )
 
 func flags() []cli.Flag {
@@ -102,6 +108,10 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Category: catSockets, Name: flagUnixListenMod, Usage: "octal `MODE` of the --unix-listen socket (default 0600)"},
 		&cli.StringFlag{Category: catSockets, Name: flagUnixTarget, Usage: "relay to the Unix socket `FILE` instead of ADDR:PORT", TakesFile: true},
 		&cli.BoolFlag{Category: catSockets, Name: flagInetd, Usage: "the listening socket is standard input (inetd wait, systemd Accept=no)"},
+
+		&cli.StringFlag{Category: catProxy, Name: flagTrustedProxies, Usage: "`CIDR[,CIDR...]` of the proxies (load balancers) trusted to name the client, in a PROXY header or a forwarded-for header"},
+		&cli.BoolFlag{Category: catProxy, Name: flagProxyProtocol, Usage: "connections from --trusted-proxies start with a PROXY protocol header (v1 or v2) naming the client; others must not send one"},
+		&cli.StringFlag{Category: catProxy, Name: flagForwardedHeader, Value: "X-Forwarded-For", Usage: "the request `HEADER` in which --trusted-proxies name the client: X-Forwarded-For, Forwarded (RFC 7239), X-Real-IP or none"},
 
 		&cli.StringFlag{Category: catTLS, Name: flagCert, Value: "self.pem", Usage: "certificate `FILE`, may hold the key too (used when present)", TakesFile: true},
 		&cli.StringFlag{Category: catTLS, Name: flagKey, Usage: "key `FILE`, if not in the certificate file", TakesFile: true},

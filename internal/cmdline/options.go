@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/websockify-go/websockify/clientaddr"
 	"github.com/websockify-go/websockify/gateway"
 )
 
@@ -85,6 +86,11 @@ type Config struct {
 	MaxFrameSize     int64
 	MaxHeaderBytes   int
 	HandshakeTimeout time.Duration
+
+	// Behind a load balancer.
+	TrustedProxies  *clientaddr.Trusted // nil: nobody
+	ProxyProtocol   bool
+	ForwardedHeader clientaddr.Header // empty: none read
 
 	// Warnings are notes for the log about accepted but inert options.
 	Warnings []string
@@ -319,6 +325,23 @@ func (cfg *Config) parseValues(c *cli.Context) error {
 			return usageErrorf("--%s must not be negative", d.name)
 		}
 		*d.dst = time.Duration(n) * time.Second
+	}
+	if v := c.String(flagTrustedProxies); c.IsSet(flagTrustedProxies) {
+		t, err := clientaddr.ParseTrusted(v)
+		if err != nil {
+			return usageErrorf("option --%s: %v", flagTrustedProxies, err)
+		}
+		cfg.TrustedProxies = t
+	}
+	cfg.ProxyProtocol = c.Bool(flagProxyProtocol)
+	if v := c.String(flagForwardedHeader); !strings.EqualFold(v, "none") {
+		h, err := clientaddr.ParseHeader(v)
+		if err != nil {
+			return usageErrorf("option --%s: %v", flagForwardedHeader, err)
+		}
+		if cfg.TrustedProxies != nil {
+			cfg.ForwardedHeader = h
+		}
 	}
 	relay, err := gateway.ParseRelay(c.String(flagRelay))
 	if err != nil {

@@ -138,7 +138,7 @@ func (r *Router) Authorize(req *http.Request, info *gateway.ConnInfo) error {
 		r.log.Debug("ignoring client-sent headers", "headers", removed)
 	}
 	ar := &auth.Request{Header: h, TLS: info.TLS,
-		TargetNetwork: info.Target.Network, TargetAddress: info.Target.Address}
+		TargetNetwork: info.Target.Network, TargetAddress: info.Target.Address, Client: info.Client}
 	err := r.Auth.Authenticate(ar)
 	if err == nil {
 		return nil
