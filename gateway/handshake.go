@@ -187,6 +187,14 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *
 func (s *Server) startSession(raw, c net.Conn, br *bufio.Reader, proto string, req *http.Request, info *ConnInfo, log *slog.Logger) *session {
 	ss := newSession(s, c, br, proto, info.Target, log)
 	ss.raw = raw
+	if v := info.Target.ProxyProtocol; v != 0 {
+		hdr, err := targetProxyHeader(v, info, raw.LocalAddr())
+		if err != nil {
+			log.Error("cannot build the target's PROXY protocol header", "err", err)
+			hdr = nil // the target learns nothing rather than something wrong
+		}
+		ss.proxyHeader = hdr
+	}
 	if !s.addSession(ss) {
 		// --run-once: a second session raced the first one in.
 		ss.closeWith(statusTryAgainLater, "Server is busy")

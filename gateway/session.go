@@ -26,7 +26,9 @@ type session struct {
 	br       *bufio.Reader // the handshake's reader: bytes the client sent after its request
 	base64   bool
 	endpoint Endpoint
-	log      *slog.Logger
+	// proxyHeader is sent to the target first (Endpoint.ProxyProtocol).
+	proxyHeader []byte
+	log         *slog.Logger
 	traffic  *traffic
 
 	core core.Session
@@ -123,7 +125,7 @@ func (ss *session) run() (handedOff bool) {
 func (ss *session) dial() (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), ss.srv.dialTimeout())
 	defer cancel()
-	target, err := ss.endpoint.dial(ctx, ss.srv.dialTimeout())
+	target, err := ss.endpoint.dial(ctx, ss.srv.dialTimeout(), ss.proxyHeader)
 	if err == nil {
 		ss.traffic.legend()
 	}

@@ -130,7 +130,7 @@ func TestJSONTokenApi(t *testing.T) {
 	lookupOK(t, p, "num", tcp("remote_host:5900"))
 	lookupOK(t, p, "str", tcp("remote_host:5901"))
 	lookupOK(t, p, "v6", tcp("[::1]:5902"))
-	lookupOK(t, p, "unix", Target{"unix", "/run/x.sock"})
+	lookupOK(t, p, "unix", Target{Network: "unix", Address: "/run/x.sock"})
 	for _, tok := range []string{"noport", "bad", "float"} {
 		lookupErr(t, p, tok, nil)
 	}

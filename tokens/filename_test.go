@@ -93,8 +93,8 @@ func TestUnixDomainSocketDirectoryTraversal(t *testing.T) {
 	})
 	writeFile(t, filepath.Join(dir, "plain"), "not a socket")
 	p := mustNew(t, "UnixDomainSocketDirectory", dir, Options{})
-	lookupOK(t, p, "good", Target{"unix", filepath.Join(dir, "good")})
-	lookupOK(t, p, "in-link", Target{"unix", filepath.Join(dir, "in-link")})
+	lookupOK(t, p, "good", Target{Network: "unix", Address: filepath.Join(dir, "good")})
+	lookupOK(t, p, "in-link", Target{Network: "unix", Address: filepath.Join(dir, "in-link")})
 	for _, tok := range traversalTokens {
 		lookupErr(t, p, tok, ErrInvalidToken)
 	}

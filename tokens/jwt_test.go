@@ -197,7 +197,7 @@ func TestJWTKeyKinds(t *testing.T) {
 		p := newJWT(t, filepath.Join(dir, "public.pem"), Options{})
 		lookupOK(t, p, signJWS(t, jose.RS256, k.rsa, map[string]any{"host": "::1", "port": 5901}, nil), tcp("[::1]:5901"))
 		lookupOK(t, p, signJWS(t, jose.RS256, k.rsa, map[string]any{"host": "unix_socket", "port": "/run/v.sock"}, nil),
-			Target{"unix", "/run/v.sock"})
+			Target{Network: "unix", Address: "/run/v.sock"})
 	})
 	t.Run("no leeway", func(t *testing.T) {
 		p := newJWT(t, filepath.Join(dir, "public.pem"), Options{JWTLeeway: -1, Now: fixedNow(201)})

@@ -97,7 +97,7 @@ func TestTokenRedisValues(t *testing.T) {
 	lookupOK(t, p, "json-port", tcp("remote_host:5901"))
 	lookupOK(t, p, "v6", tcp("[::1]:5902"))
 	lookupOK(t, p, "v6-json", tcp("[::1]:5903"))
-	lookupOK(t, p, "unix", Target{"unix", "/run/vnc.sock"})
+	lookupOK(t, p, "unix", Target{Network: "unix", Address: "/run/vnc.sock"})
 	lookupErr(t, p, "missing", ErrNotFound)
 	for _, tok := range []string{"broken-json", "no-host", "garbage", "bad-port", "huge"} {
 		lookupErr(t, p, tok, nil)

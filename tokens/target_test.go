@@ -24,8 +24,8 @@ func TestParseTarget(t *testing.T) {
 		{"[::1]:5900", tcp("[::1]:5900")},
 		{"fe80::1%eth0:5901", tcp("[fe80::1%eth0]:5901")},
 		{"host:065535", tcp("host:65535")},
-		{"unix_socket:/run/vnc.sock", Target{"unix", "/run/vnc.sock"}},
-		{"unix_socket:/run/a:b.sock", Target{"unix", "/run/a:b.sock"}},
+		{"unix_socket:/run/vnc.sock", Target{Network: "unix", Address: "/run/vnc.sock"}},
+		{"unix_socket:/run/a:b.sock", Target{Network: "unix", Address: "/run/a:b.sock"}},
 	} {
 		got, err := ParseTarget(tc.in)
 		if err != nil || got != tc.want {
@@ -46,7 +46,7 @@ func TestTargetString(t *testing.T) {
 	if s := tcp("h:1").String(); s != "h:1" {
 		t.Errorf("got %q", s)
 	}
-	if s := (Target{"unix", "/x"}).String(); s != "unix socket /x" {
+	if s := (Target{Network: "unix", Address: "/x"}).String(); s != "unix socket /x" {
 		t.Errorf("got %q", s)
 	}
 }
@@ -176,5 +176,30 @@ func TestStatus(t *testing.T) {
 		if code, msg := Status(tc.err); code != tc.code || msg != tc.msg {
 			t.Errorf("Status(%v) = %d %q", tc.err, code, msg)
 		}
+	}
+}
+
+// TestRedisValueProxyProtocol: JSON values take "proxy_protocol", plain
+// values the token file's option; values without one read as before.
+func TestRedisValueProxyProtocol(t *testing.T) {
+	for v, want := range map[string]Target{
+		`{"host": "h:5900", "proxy_protocol": "v2"}`:         {Network: "tcp", Address: "h:5900", ProxyProtocol: ProxyV2},
+		`{"host": "h", "port": 1, "proxy_protocol": "none"}`: {Network: "tcp", Address: "h:1", ProxyProtocol: ProxyNone},
+		`{"host": "h:5900"}`:                                 {Network: "tcp", Address: "h:5900"},
+		`h:5900 proxy_protocol=v1`:                           {Network: "tcp", Address: "h:5900", ProxyProtocol: ProxyV1},
+		`unix_socket:/run/x.sock proxy_protocol=v2`:          {Network: "unix", Address: "/run/x.sock", ProxyProtocol: ProxyV2},
+	} {
+		got, err := parseRedisValue(v)
+		if err != nil || got != want {
+			t.Errorf("%s: %+v %v; want %+v", v, got, err, want)
+		}
+	}
+	for _, v := range []string{`{"host": "h:1", "proxy_protocol": 2}`, `{"host": "h:1", "proxy_protocol": "v9"}`, `h:1 proxy_protocol=`} {
+		if _, err := parseRedisValue(v); err == nil {
+			t.Errorf("%s accepted", v)
+		}
+	}
+	if ProxyDefault.Resolve(2) != 2 || ProxyNone.Resolve(2) != 0 || ProxyV1.Resolve(2) != 1 || ProxyV2.Resolve(0) != 2 {
+		t.Error("Resolve")
 	}
 }

@@ -162,6 +162,7 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 		return nil, nil, cleanup, err
 	}
 	srv.Target = withTargetTLS(base, target(cfg))
+	srv.Target.ProxyProtocol = cfg.TargetProxyProtocol
 	if _, err := tokens.LoadRedactKey(os.Getenv); err != nil {
 		return nil, nil, cleanup, err
 	}
@@ -170,9 +171,10 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 		TokenCookie: cfg.TokenCookie, TokenPath: cfg.TokenPath, JWTRequireExp: cfg.JWTRequireExp,
 		TokenAPIRedirectAnywhere: cfg.TokenAPIRedirectAnywhere,
 		AuthPlugin:               cfg.AuthPlugin, AuthSource: cfg.AuthSource,
-		VerifyClient: cfg.VerifyClient && serving,
-		TargetTLS:    func(ep gateway.Endpoint) gateway.Endpoint { return withTargetTLS(base, ep) },
-		Logger:       log,
+		VerifyClient:        cfg.VerifyClient && serving,
+		TargetTLS:           func(ep gateway.Endpoint) gateway.Endpoint { return withTargetTLS(base, ep) },
+		TargetProxyProtocol: cfg.TargetProxyProtocol,
+		Logger:              log,
 	})
 	if err != nil {
 		return nil, nil, cleanup, err
@@ -190,7 +192,11 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 			return nil, nil, cleanup, err
 		}
 		cleanups = append(cleanups, w.cleanup)
-		srv.Route = w.route(func(ep gateway.Endpoint) gateway.Endpoint { return withTargetTLS(base, ep) })
+		srv.Route = w.route(func(ep gateway.Endpoint) gateway.Endpoint {
+			ep = withTargetTLS(base, ep)
+			ep.ProxyProtocol = cfg.TargetProxyProtocol
+			return ep
+		})
 		srv.RouteIgnoresPath = true
 		srv.Target = gateway.Endpoint{Label: w.label + " (wrapped)"}
 	}

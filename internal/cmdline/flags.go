@@ -69,6 +69,7 @@ const (
 	flagTrustedProxies  = "trusted-proxies"
 	flagProxyProtocol   = "proxy-protocol"
 	flagForwardedHeader = "forwarded-header"
+	flagTargetProxy     = "target-proxy-protocol"
 )
 
 // unsupported lists options whose features have not landed yet. Using one
@@ -112,6 +113,8 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Category: catProxy, Name: flagTrustedProxies, Usage: "`CIDR[,CIDR...]` of the proxies (load balancers) trusted to name the client, in a PROXY header or a forwarded-for header"},
 		&cli.BoolFlag{Category: catProxy, Name: flagProxyProtocol, Usage: "connections from --trusted-proxies start with a PROXY protocol header (v1 or v2) naming the client; others must not send one"},
 		&cli.StringFlag{Category: catProxy, Name: flagForwardedHeader, Value: "X-Forwarded-For", Usage: "the request `HEADER` in which --trusted-proxies name the client: X-Forwarded-For, Forwarded (RFC 7239), X-Real-IP or none"},
+
+		&cli.StringFlag{Category: catProxy, Name: flagTargetProxy, Usage: "send targets a PROXY protocol header of `VERSION` v1 or v2 naming the client (a token may choose its own: proxy_protocol=v1|v2|none)"},
 
 		&cli.StringFlag{Category: catTLS, Name: flagCert, Value: "self.pem", Usage: "certificate `FILE`, may hold the key too (used when present)", TakesFile: true},
 		&cli.StringFlag{Category: catTLS, Name: flagKey, Usage: "key `FILE`, if not in the certificate file", TakesFile: true},

@@ -91,6 +91,9 @@ type Config struct {
 	TrustedProxies  *clientaddr.Trusted // nil: nobody
 	ProxyProtocol   bool
 	ForwardedHeader clientaddr.Header // empty: none read
+	// TargetProxyProtocol is the PROXY protocol version sent to targets
+	// (1 or 2; 0: none).
+	TargetProxyProtocol int
 
 	// Warnings are notes for the log about accepted but inert options.
 	Warnings []string
@@ -342,6 +345,13 @@ func (cfg *Config) parseValues(c *cli.Context) error {
 		if cfg.TrustedProxies != nil {
 			cfg.ForwardedHeader = h
 		}
+	}
+	switch v := c.String(flagTargetProxy); v {
+	case "":
+	case "v1", "v2":
+		cfg.TargetProxyProtocol = int(v[1] - '0')
+	default:
+		return usageErrorf("option --%s: invalid choice: %q (choose from 'v1', 'v2')", flagTargetProxy, v)
 	}
 	relay, err := gateway.ParseRelay(c.String(flagRelay))
 	if err != nil {

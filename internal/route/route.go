@@ -41,7 +41,11 @@ type Config struct {
 
 	// TargetTLS wraps a token's target for --ssl-target; nil leaves it plain.
 	TargetTLS func(gateway.Endpoint) gateway.Endpoint
-	Logger    *slog.Logger
+	// TargetProxyProtocol is the PROXY protocol version (1 or 2; 0: none)
+	// sent to token targets that do not choose their own
+	// (--target-proxy-protocol).
+	TargetProxyProtocol int
+	Logger              *slog.Logger
 }
 
 // Router adapts the token and auth plugins to the gateway's hooks:
@@ -56,6 +60,7 @@ type Router struct {
 
 	src       tokens.Sources
 	targetTLS func(gateway.Endpoint) gateway.Endpoint
+	proxyV    int // TargetProxyProtocol
 	log       *slog.Logger
 }
 
@@ -69,6 +74,7 @@ func New(rc Config) (*Router, error) {
 	r := &Router{
 		src:       tokens.Sources{Host: rc.HostToken, Cookie: rc.TokenCookie, Path: rc.TokenPath},
 		targetTLS: rc.TargetTLS,
+		proxyV:    rc.TargetProxyProtocol,
 		log:       log,
 	}
 	switch {
@@ -122,7 +128,7 @@ func (r *Router) Route(req *http.Request) (gateway.Endpoint, error) {
 			Status: code, Message: msg, Err: fmt.Errorf("token %s: %w", tokens.Redact(tok), err),
 		}
 	}
-	ep := gateway.Endpoint{Network: t.Network, Address: t.Address}
+	ep := gateway.Endpoint{Network: t.Network, Address: t.Address, ProxyProtocol: t.ProxyProtocol.Resolve(r.proxyV)}
 	if r.targetTLS != nil {
 		ep = r.targetTLS(ep)
 	}
