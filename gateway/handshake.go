@@ -157,9 +157,10 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *
 	if !s.admit(c, req, info, log) {
 		return "", false
 	}
-	proto, ok = chooseProtocol(req.Header.Values("Sec-WebSocket-Protocol"))
+	offered := offeredProtocols(req.Header.Values("Sec-WebSocket-Protocol"), s.TokenSubprotocol)
+	proto, ok = chooseProtocol(offered)
 	if !ok {
-		log.Warn("handshake refused: no supported subprotocol", "offered", req.Header.Values("Sec-WebSocket-Protocol"))
+		log.Warn("handshake refused: no supported subprotocol", "offered", offered)
 		writeHTTPError(c, req.Method, http.StatusBadRequest,
 			"Client must support 'binary' or 'base64' protocol", nil)
 		return "", false
@@ -279,6 +280,23 @@ func (s *Server) rejectBadRequest(c net.Conn, log interface {
 
 // statusTryAgainLater is the IANA-registered close code 1013.
 const statusTryAgainLater ws.StatusCode = 1013
+
+// offeredProtocols are the subprotocols of Sec-WebSocket-Protocol values,
+// without those that carry a token ("PREFIX.<token>" with tokenPrefix):
+// a token is never chosen, echoed or logged.
+func offeredProtocols(values []string, tokenPrefix string) []string {
+	var offered []string
+	for _, v := range values {
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			if p == "" || tokenPrefix != "" && strings.HasPrefix(p, tokenPrefix+".") {
+				continue
+			}
+			offered = append(offered, p)
+		}
+	}
+	return offered
+}
 
 // chooseProtocol picks the subprotocol from the offered values: "binary" when
 // offered, else "base64" when offered, else none (raw binary frames). It

@@ -277,3 +277,31 @@ func FuzzReadProxyHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestTokenSubprotocolNeverEchoed: an offered "PREFIX.<token>" is never
+// the chosen subprotocol; binary and base64 are negotiated as before, and
+// a token alone leaves none (raw binary frames).
+func TestTokenSubprotocolNeverEchoed(t *testing.T) {
+	addr := startServer(t, &Server{Target: Endpoint{Address: startEcho(t)}, TokenSubprotocol: "bearer.example"})
+	for _, tt := range []struct{ offer, want string }{
+		{"bearer.example.c2VjcmV0, binary", "binary"},
+		{"base64, bearer.example.c2VjcmV0", "base64"},
+		{"bearer.example.c2VjcmV0", ""},
+	} {
+		_, _, resp := dial(t, addr, "Sec-WebSocket-Protocol: "+tt.offer+"\r\n")
+		if resp.StatusCode != 101 || resp.Header.Get("Sec-WebSocket-Protocol") != tt.want {
+			t.Errorf("offer %q: %d, protocol %q; want 101 and %q", tt.offer, resp.StatusCode, resp.Header.Get("Sec-WebSocket-Protocol"), tt.want)
+		}
+	}
+	// Refused offers are logged without the token.
+	log := &lockedBuffer{}
+	addr = startServer(t, &Server{Target: Endpoint{Address: startEcho(t)}, TokenSubprotocol: "bearer.example",
+		Logger: slog.New(slog.NewTextHandler(log, nil))})
+	if _, _, resp := dial(t, addr, "Sec-WebSocket-Protocol: chat, bearer.example.c2VjcmV0\r\n"); resp.StatusCode != 400 {
+		t.Fatalf("status %d; want 400", resp.StatusCode)
+	}
+	log.waitLog(t, "no supported subprotocol")
+	if strings.Contains(log.String(), "c2VjcmV0") {
+		t.Fatalf("token logged:\n%s", log)
+	}
+}

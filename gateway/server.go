@@ -109,6 +109,11 @@ type Server struct {
 	// the client (rightmost untrusted address wins); empty reads none.
 	ForwardedHeader clientaddr.Header
 
+	// TokenSubprotocol, if set, is the prefix of offered subprotocols
+	// that carry a token ("PREFIX.<base64url token>", read by Route):
+	// they are never chosen, echoed or logged.
+	TokenSubprotocol string
+
 	// Heartbeat, if positive, sends a ping every Heartbeat and drops a
 	// client from which nothing, not even a pong, arrives for two intervals.
 	Heartbeat time.Duration

@@ -29,7 +29,7 @@ type session struct {
 	// proxyHeader is sent to the target first (Endpoint.ProxyProtocol).
 	proxyHeader []byte
 	log         *slog.Logger
-	traffic  *traffic
+	traffic     *traffic
 
 	core core.Session
 

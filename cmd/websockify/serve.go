@@ -146,6 +146,7 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 		TrustedProxies:   cfg.TrustedProxies,
 		ProxyProtocol:    cfg.ProxyProtocol,
 		ForwardedHeader:  cfg.ForwardedHeader,
+		TokenSubprotocol: cfg.TokenSubprotocol,
 		Logger:           log,
 	}
 	var cleanups []func()
@@ -169,6 +170,7 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 	rt, err := route.New(route.Config{
 		TokenPlugin: cfg.TokenPlugin, TokenSource: cfg.TokenSource, HostToken: cfg.HostToken,
 		TokenCookie: cfg.TokenCookie, TokenPath: cfg.TokenPath, JWTRequireExp: cfg.JWTRequireExp,
+		TokenSubprotocol:         cfg.TokenSubprotocol,
 		TokenAPIRedirectAnywhere: cfg.TokenAPIRedirectAnywhere,
 		AuthPlugin:               cfg.AuthPlugin, AuthSource: cfg.AuthSource,
 		VerifyClient:        cfg.VerifyClient && serving,

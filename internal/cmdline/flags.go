@@ -64,6 +64,7 @@ const (
 	flagTokenPath        = "token-path"
 	flagJWTRequireExp    = "jwt-require-exp"
 	flagTokenAPIRedirect = "token-api-redirect-anywhere"
+	flagTokenSubproto    = "token-subprotocol"
 
 	// Behind a load balancer.
 	flagTrustedProxies  = "trusted-proxies"
@@ -147,6 +148,7 @@ func flags() []cli.Flag {
 		&cli.BoolFlag{Category: catTokens, Name: flagHostToken, Usage: "the token is the Host header instead of ?token="},
 		&cli.BoolFlag{Category: catTokens, Name: flagTokenCookie, Usage: "also take the token from a \"token\" cookie"},
 		&cli.BoolFlag{Category: catTokens, Name: flagTokenPath, Usage: "also take the token from the last path segment (/websockify/TOKEN)"},
+		&cli.StringFlag{Category: catTokens, Name: flagTokenSubproto, Usage: "also take the token from an offered WebSocket subprotocol `PREFIX`.<base64url token> (first; never echoed)"},
 		&cli.BoolFlag{Category: catTokens, Name: flagJWTRequireExp, Usage: "JWTTokenApi: refuse tokens without an exp claim"},
 		&cli.BoolFlag{Category: catTokens, Name: flagTokenAPIRedirect, Usage: "BaseTokenAPI, JSONTokenApi: follow redirects to any host (by default only to the --token-source URL's scheme, host and port)"},
 		&cli.StringFlag{Category: catTokens, Name: flagAuthPlugin, Usage: "authenticate connections with plugin `NAME`: " + strings.Join(authPlugins(), ", ")},

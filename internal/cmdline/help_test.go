@@ -37,7 +37,7 @@ func TestHelp(t *testing.T) {
 	}
 	placeholders := map[string]bool{"FILE": true, "DIR": true, "SECONDS": true, "BYTES": true, "N": true, "MODE": true,
 		"NAME": true, "ARG": true, "LIST": true, "VERSION": true, "PASSWORD": true, "FORMAT": true, "SERVER": true,
-		"CIDR": true, "HEADER": true}
+		"CIDR": true, "HEADER": true, "PREFIX": true}
 	for _, m := range regexp.MustCompile(`(?m)^   --[a-z0-9-]+(?:, -[A-Za-z0-9]+)? ([A-Z]+) `).FindAllStringSubmatch(help, -1) {
 		if !placeholders[m[1]] {
 			t.Errorf("placeholder %q is not one of the usual ones", m[1])

@@ -56,6 +56,8 @@ type Config struct {
 	TokenCookie   bool
 	TokenPath     bool
 	JWTRequireExp bool
+	// TokenSubprotocol is the prefix of subprotocols carrying a token.
+	TokenSubprotocol string
 	// TokenAPIRedirectAnywhere lets the token APIs follow redirects to
 	// other hosts (--token-api-redirect-anywhere).
 	TokenAPIRedirectAnywhere bool
@@ -300,6 +302,7 @@ func fromFlags(c *cli.Context, wrap []string) *Config {
 		HostToken:                c.Bool(flagHostToken),
 		TokenCookie:              c.Bool(flagTokenCookie),
 		TokenPath:                c.Bool(flagTokenPath),
+		TokenSubprotocol:         c.String(flagTokenSubproto),
 		JWTRequireExp:            c.Bool(flagJWTRequireExp),
 		TokenAPIRedirectAnywhere: c.Bool(flagTokenAPIRedirect),
 		AuthPlugin:               c.String(flagAuthPlugin),
@@ -413,6 +416,10 @@ func (cfg *Config) checkFeatures() error {
 		return usageErrorf("You must use --token-plugin to use --host-token")
 	case (cfg.TokenCookie || cfg.TokenPath) && cfg.TokenPlugin == "":
 		return usageErrorf("You must use --token-plugin to use --token-cookie or --token-path")
+	case cfg.TokenSubprotocol != "" && cfg.TokenPlugin == "":
+		return usageErrorf("You must use --token-plugin to use --token-subprotocol")
+	case cfg.TokenSubprotocol != "" && !validSubprotocolPrefix(cfg.TokenSubprotocol):
+		return usageErrorf("--token-subprotocol %q: a prefix must be an HTTP token (letters, digits, !#$%%&'*+-.^_`|~) not ending in '.'", cfg.TokenSubprotocol)
 	case cfg.HostToken && (cfg.TokenCookie || cfg.TokenPath):
 		return usageErrorf("--host-token cannot be combined with --token-cookie or --token-path")
 	case cfg.AuthSource != "" && cfg.AuthPlugin == "":
@@ -536,4 +543,18 @@ func parseRebind(args []string) (*Rebind, error) {
 		return nil, usageErrorf("%s", usage)
 	}
 	return rb, nil
+}
+
+// validSubprotocolPrefix reports whether p can start a subprotocol name
+// (an RFC 9110 token) to which "." and a token are appended.
+func validSubprotocolPrefix(p string) bool {
+	if p == "" || strings.HasSuffix(p, ".") {
+		return false
+	}
+	for _, c := range []byte(p) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -26,12 +26,15 @@ const lookupTimeout = 10 * time.Second
 
 // Config is what the token and auth plugins take from the options.
 type Config struct {
-	TokenPlugin   string // --token-plugin (or TokenFile for --target-config); empty: no token routing
-	TokenSource   string // --token-source (the absolute --target-config path)
-	HostToken     bool   // --host-token
-	TokenCookie   bool   // --token-cookie: also a "token" cookie
-	TokenPath     bool   // --token-path: also the last path segment
-	JWTRequireExp bool   // --jwt-require-exp (optional)
+	TokenPlugin string // --token-plugin (or TokenFile for --target-config); empty: no token routing
+	TokenSource string // --token-source (the absolute --target-config path)
+	HostToken   bool   // --host-token
+	TokenCookie bool   // --token-cookie: also a "token" cookie
+	TokenPath   bool   // --token-path: also the last path segment
+	// TokenSubprotocol is --token-subprotocol: a token offered as the
+	// subprotocol "PREFIX.<base64url>" comes first.
+	TokenSubprotocol string
+	JWTRequireExp    bool // --jwt-require-exp (optional)
 	// TokenAPIRedirectAnywhere: --token-api-redirect-anywhere.
 	TokenAPIRedirectAnywhere bool
 
@@ -72,7 +75,7 @@ func New(rc Config) (*Router, error) {
 		log = slog.Default()
 	}
 	r := &Router{
-		src:       tokens.Sources{Host: rc.HostToken, Cookie: rc.TokenCookie, Path: rc.TokenPath},
+		src:       tokens.Sources{Host: rc.HostToken, Cookie: rc.TokenCookie, Path: rc.TokenPath, Subprotocol: rc.TokenSubprotocol},
 		targetTLS: rc.TargetTLS,
 		proxyV:    rc.TargetProxyProtocol,
 		log:       log,
