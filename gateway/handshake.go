@@ -63,6 +63,7 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 		}
 	}()
 	defer s.pendingDone(raw)
+	accepted := time.Now()
 
 	log := s.logger().With("client", peerName(raw))
 
@@ -100,6 +101,9 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 	proto, ok := s.upgrade(c, br, req, info, log)
 	if !ok {
 		return
+	}
+	if s.Observer != nil {
+		s.Observer.Upgraded(time.Since(accepted))
 	}
 	// Past the upgrade: lift the header cap and the handshake deadline,
 	// and no longer count as pending.
@@ -150,6 +154,7 @@ func (s *Server) readUpgradeRequest(raw, c net.Conn, cr *capReader, br *bufio.Re
 // status (false).
 func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *ConnInfo, log *slog.Logger) (proto string, ok bool) {
 	if err := checkUpgrade(req); err != nil {
+		s.refused(RefusedBadRequest)
 		log.Info("handshake refused", "err", err)
 		writeHTTPError(c, req.Method, http.StatusBadRequest, "", nil)
 		return "", false
@@ -160,6 +165,7 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *
 	offered := offeredProtocols(req.Header.Values("Sec-WebSocket-Protocol"), s.TokenSubprotocol)
 	proto, ok = chooseProtocol(offered)
 	if !ok {
+		s.refused(RefusedBadRequest)
 		log.Warn("handshake refused: no supported subprotocol", "offered", offered)
 		writeHTTPError(c, req.Method, http.StatusBadRequest,
 			"Client must support 'binary' or 'base64' protocol", nil)
@@ -176,6 +182,7 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *
 	bw.Reset(nil) // the upgrader has flushed it
 	writerPool.Put(bw)
 	if err != nil {
+		s.refused(RefusedBadRequest)
 		log.Warn("handshake refused", "err", err)
 		return "", false
 	}
@@ -187,7 +194,7 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *
 // client), and the connection is then the caller's to end.
 func (s *Server) startSession(raw, c net.Conn, br *bufio.Reader, proto string, req *http.Request, info *ConnInfo, log *slog.Logger) *session {
 	ss := newSession(s, c, br, proto, info.Target, log)
-	ss.raw = raw
+	ss.raw, ss.id, ss.clientAddr = raw, info.ID, info.RemoteAddr
 	if v := info.Target.ProxyProtocol; v != 0 {
 		hdr, err := targetProxyHeader(v, info, raw.LocalAddr())
 		if err != nil {
@@ -252,6 +259,7 @@ func (s *Server) admit(c net.Conn, req *http.Request, info *ConnInfo, log *slog.
 	if !errors.As(err, &he) {
 		he = &HTTPError{Status: http.StatusForbidden, Err: err}
 	}
+	s.refused(refusalReason(he))
 	log.Warn("request refused", "status", he.Status, "err", he.Err)
 	writeHTTPError(c, req.Method, he.Status, he.Message, he.Header)
 	return false
@@ -267,12 +275,15 @@ func (s *Server) rejectBadRequest(c net.Conn, log interface {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, errHeaderTooLarge):
 		log.Debug("connection closed before a request", "err", err)
 	case errors.As(err, &ne) && ne.Timeout():
+		s.refused(RefusedTimeout)
 		log.Debug("handshake timed out", "err", err)
 		writeHTTPError(c, "", http.StatusRequestTimeout, "", nil)
 	case errors.Is(err, errHeaderTooLarge):
+		s.refused(RefusedTooLarge)
 		log.Debug("request header too large")
 		writeHTTPError(c, "", http.StatusRequestHeaderFieldsTooLarge, "", nil)
 	default:
+		s.refused(RefusedBadRequest)
 		log.Debug("malformed request", "err", err)
 		writeHTTPError(c, "", http.StatusBadRequest, "Bad request syntax", nil)
 	}
@@ -348,7 +359,10 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // HTTPError is an error that is answered with an HTTP status before the
 // upgrade.
 type HTTPError struct {
-	Status  int
+	Status int
+	// Reason, one of the Refused* constants, says why for metrics; empty
+	// means one read from Status.
+	Reason  string
 	Message string      // reason shown to the client; empty means the status text
 	Header  http.Header // extra response headers, e.g. WWW-Authenticate
 	Err     error       // what is logged

@@ -98,6 +98,7 @@ func (ps *pollSession) copyTarget() bool {
 	case n < readSize && !ps.target.hup:
 		ps.target.in = false // drained: more data brings a new edge
 	}
+	c.TargetReceived(ps.l.Now())
 	pool, fb := &bufPool, bp
 	var enc []byte
 	if c.Base64() {

@@ -169,6 +169,7 @@ func (g *goRelay) copyToClient() {
 		bp := bufPool.Get().(*[]byte)
 		n, rerr := g.target.Read((*bp)[core.Headroom : core.Headroom+readSize])
 		if n > 0 {
+			c.TargetReceived(time.Now()) // an atomic store: no lock
 			g.sendFrame(*bp, n)
 		}
 		bufPool.Put(bp)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/websockify-go/websockify/clientaddr"
+	"github.com/websockify-go/websockify/gateway/internal/core"
 )
 
 // Defaults for the zero values of Server's fields.
@@ -141,6 +142,10 @@ type Server struct {
 	// GOMAXPROCS.
 	EventLoops int
 
+	// Observer, if set, is told of refusals, handshakes, dials and session
+	// ends, for metrics.
+	Observer Observer
+
 	// PendingLimits caps the connections that have not finished their
 	// handshake (admission.go). The zero value derives the caps from the
 	// descriptor limit.
@@ -161,6 +166,9 @@ type Server struct {
 	idle     *time.Timer
 	started  uint64 // sessions upgraded so far
 	accepted uint64 // connections accepted so far
+
+	// Payload bytes of the sessions that have ended (Totals).
+	endedFromClient, endedToClient uint64
 }
 
 // ConnInfo describes an accepted connection to the hooks.
@@ -455,9 +463,13 @@ func (s *Server) addSession(ss *session) bool {
 	return true
 }
 
-func (s *Server) removeSession(ss *session) {
+func (s *Server) removeSession(ss *session, st core.Stats) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// In one step with the removal, so that Totals never counts a session
+	// twice or not at all.
+	s.endedFromClient += st.FromClient
+	s.endedToClient += st.ToClient
 	delete(s.sessions, ss)
 	if len(s.sessions) == 0 && s.idle != nil && !s.stopped {
 		s.idle.Reset(s.IdleTimeout)

@@ -19,13 +19,16 @@ import (
 // (relay.go: two goroutines; loop_linux.go: an event loop) moves the bytes
 // and calls core from one goroutine at a time.
 type session struct {
-	srv      *Server
-	raw      net.Conn // the accepted connection under client (TLS or not)
-	rec      Recorder // nil unless recording
-	client   net.Conn
-	br       *bufio.Reader // the handshake's reader: bytes the client sent after its request
-	base64   bool
-	endpoint Endpoint
+	srv        *Server
+	raw        net.Conn // the accepted connection under client (TLS or not)
+	rec        Recorder // nil unless recording
+	client     net.Conn
+	br         *bufio.Reader // the handshake's reader: bytes the client sent after its request
+	base64     bool
+	endpoint   Endpoint
+	id         uint64    // the connection's number (ConnInfo.ID)
+	started    time.Time // when the session was upgraded
+	clientAddr string    // ConnInfo.RemoteAddr: the client, as trusted proxies name it
 	// proxyHeader is sent to the target first (Endpoint.ProxyProtocol).
 	proxyHeader []byte
 	log         *slog.Logger
@@ -59,6 +62,7 @@ func newSession(s *Server, c net.Conn, br *bufio.Reader, proto string, ep Endpoi
 		br:       br,
 		base64:   proto == ProtocolBase64,
 		endpoint: ep,
+		started:  time.Now(),
 		log:      log,
 		ended:    make(chan struct{}),
 	}
@@ -98,15 +102,20 @@ func (ss *session) run() (handedOff bool) {
 		ss.mu.Unlock()
 	}
 	ss.log.Info("connecting to: " + ss.endpoint.String())
+	dialStart := time.Now()
 	target, handedOff, err := ss.srv.dialOnLoop(ss) // prints the legend if it connects
 	if handedOff {
+		ss.srv.dialed(dialStart, nil)
 		return true
 	}
 	if target == nil && err == nil {
 		target, err = ss.dial()
+		ss.srv.dialed(dialStart, err)
 		if err == nil && ss.srv.relayOnLoop(ss, target) {
 			return true
 		}
+	} else {
+		ss.srv.dialed(dialStart, err)
 	}
 	if err != nil {
 		ss.log.Warn("Failed to connect to "+ss.endpoint.String(), "err", err)
@@ -130,6 +139,20 @@ func (ss *session) dial() (net.Conn, error) {
 		ss.traffic.legend()
 	}
 	return target, err
+}
+
+// driverName names the driver that relays the session (DriverNone before
+// one does).
+func (ss *session) driverName() string {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	switch ss.drv.(type) {
+	case nil:
+		return DriverNone
+	case *goRelay:
+		return DriverGoroutines
+	}
+	return DriverEpoll
 }
 
 func (ss *session) driver() driver {
@@ -167,13 +190,18 @@ func (ss *session) writePending() {
 // finish releases what an ended session holds, once: the recorder, its
 // place among the server's sessions and the accepted connection.
 func (ss *session) finish() {
+	end := ss.ending()
+	ss.logEnd(end)
+	if o := ss.srv.Observer; o != nil {
+		o.SessionEnded(end)
+	}
 	if ss.srv.RunOnce {
 		ss.log.Info("exiting due to --run-once")
 	}
 	if ss.rec != nil {
 		ss.rec.Close()
 	}
-	ss.srv.removeSession(ss)
+	ss.srv.removeSession(ss, core.Stats{FromClient: end.FromClient, ToClient: end.ToClient})
 	ss.raw.Close()
 	ss.srv.untrack(ss.raw)
 }

@@ -41,6 +41,9 @@ func (s *Server) sniff(c net.Conn, cr *capReader, br *bufio.Reader, log *slog.Lo
 		br.Reset(cr)
 		tc := tls.Server(&batchConn{Conn: pc}, s.TLS)
 		if err := tc.HandshakeContext(context.Background()); err != nil {
+			if s.Observer != nil {
+				s.Observer.TLSHandshakeFailed()
+			}
 			log.Info("TLS handshake failed", "err", err)
 			return nil, nil, false
 		}
@@ -48,6 +51,7 @@ func (s *Server) sniff(c net.Conn, cr *capReader, br *bufio.Reader, log *slog.Lo
 		st := tc.ConnectionState()
 		return tc, &st, true
 	case s.SSLOnly:
+		s.refused(RefusedTLSRequired)
 		log.Info("non-SSL connection received but disallowed")
 		return nil, nil, false
 	case first[0] == '<' && s.FlashPolicy:

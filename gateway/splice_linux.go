@@ -35,6 +35,7 @@ func (ps *pollSession) spliceTarget() bool {
 		return ps.copyTarget()
 	}
 	ps.pipe, ps.pipeN, ps.pipeFrames = p, 0, 0
+	ps.core.TargetReceived(ps.l.Now())
 	batch := spliceBatch
 	if ps.slowClient {
 		batch = targetReadSize // bound what waits in the pipe for a slow client

@@ -23,6 +23,9 @@ type Endpoint struct {
 	// ProxyProtocol, if 1 or 2, sends the target a PROXY protocol header
 	// of that version first, naming the client (before TLS, with TLS).
 	ProxyProtocol int
+	// LogToken, if set, is the redacted token that chose this endpoint,
+	// for the session's end-of-session log line.
+	LogToken string
 }
 
 func (e Endpoint) network() string {

@@ -71,6 +71,10 @@ const (
 	flagProxyProtocol   = "proxy-protocol"
 	flagForwardedHeader = "forwarded-header"
 	flagTargetProxy     = "target-proxy-protocol"
+
+	// The admin listener (metrics, health).
+	flagAdminListen    = "admin-listen"
+	flagAdminTokenFile = "admin-token-file"
 )
 
 // unsupported lists options whose features have not landed yet. Using one
@@ -88,6 +92,7 @@ const (
 	catTokens  = "Tokens and authentication"
 	catWrap    = "Wrap mode (PORT -- PROGRAM ARGS)"
 	catProxy   = "Sockets: behind a load balancer"
+	catAdmin   = "Operating: the admin listener (metrics, health)"
 )
 
 func flags() []cli.Flag {
@@ -153,6 +158,9 @@ func flags() []cli.Flag {
 		&cli.BoolFlag{Category: catTokens, Name: flagTokenAPIRedirect, Usage: "BaseTokenAPI, JSONTokenApi: follow redirects to any host (by default only to the --token-source URL's scheme, host and port)"},
 		&cli.StringFlag{Category: catTokens, Name: flagAuthPlugin, Usage: "authenticate connections with plugin `NAME`: " + strings.Join(authPlugins(), ", ")},
 		&cli.StringFlag{Category: catTokens, Name: flagAuthSource, Usage: "the auth plugin's `ARG` (user:password, origins, CNs)"},
+
+		&cli.StringFlag{Category: catAdmin, Name: flagAdminListen, Usage: "serve /metrics, /healthz and /readyz on `ADDR`: HOST:PORT (loopback or a private network) or unix:/path (mode 0600); never the public port; off by default"},
+		&cli.StringFlag{Category: catAdmin, Name: flagAdminTokenFile, Usage: "bearer token in `FILE` that the admin listener's private endpoints need on TCP (at least 16 characters)", TakesFile: true},
 
 		&cli.StringFlag{Category: catWrap, Name: flagWrapMode, Value: "exit", Usage: "`MODE` when the program exits: exit, ignore (it daemonizes, as vncserver) or respawn"},
 		&cli.IntFlag{Category: catWrap, Name: flagWrapGrace, Value: 10, Usage: "`SECONDS` the program has to exit after SIGTERM before SIGKILL"},

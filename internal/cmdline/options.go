@@ -97,6 +97,11 @@ type Config struct {
 	// (1 or 2; 0: none).
 	TargetProxyProtocol int
 
+	// AdminListen is the admin listener's address, "HOST:PORT" or
+	// "unix:/absolute/path"; empty: none.
+	AdminListen    string
+	AdminTokenFile string // absolute
+
 	// Warnings are notes for the log about accepted but inert options.
 	Warnings []string
 }
@@ -249,6 +254,9 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 	if err := cfg.checkEffect(c.IsSet); err != nil {
 		return nil, err
 	}
+	if err := cfg.checkAdmin(c.IsSet); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 
@@ -307,6 +315,8 @@ func fromFlags(c *cli.Context, wrap []string) *Config {
 		TokenAPIRedirectAnywhere: c.Bool(flagTokenAPIRedirect),
 		AuthPlugin:               c.String(flagAuthPlugin),
 		AuthSource:               c.String(flagAuthSource),
+		AdminListen:              c.String(flagAdminListen),
+		AdminTokenFile:           c.String(flagAdminTokenFile),
 	}
 }
 
@@ -383,7 +393,7 @@ func (cfg *Config) parseValues(c *cli.Context) error {
 // directory to /.
 func (cfg *Config) absolutePaths() error {
 	for _, p := range []*string{&cfg.LogFile, &cfg.Cert, &cfg.Key, &cfg.KeyPasswordFile, &cfg.CAFile,
-		&cfg.SSLTargetCAFile, &cfg.Web, &cfg.Record, &cfg.PIDFile, &cfg.UnixListen, &cfg.UnixTarget} {
+		&cfg.SSLTargetCAFile, &cfg.Web, &cfg.Record, &cfg.PIDFile, &cfg.UnixListen, &cfg.UnixTarget, &cfg.AdminTokenFile} {
 		if *p == "" {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -48,11 +49,20 @@ const (
 	TargetClosed                   // the target ended its stream
 	TargetFailed                   // reading or writing the target failed
 	TargetUnreachable              // the target could not be reached
-	Closed                         // ended from outside (Close): shutdown, drain, an operator
+	Closed                         // ended from outside (Close), for no more specific cause
+	Drained                        // closed at the end of a drain's timeout
+	Shutdown                       // closed because the server shuts down
+	Killed                         // closed by an operator (the admin API)
+	Revoked                        // closed because its token was revoked
 )
 
-var causeNames = [...]string{"running", "client_close", "client_lost", "protocol_error",
-	"heartbeat_timeout", "close_timeout", "target_close", "target_failed", "target_unreachable", "closed"}
+// NumCauses is how many causes there are, Running included: Cause values
+// are below it.
+const NumCauses = int(Revoked) + 1
+
+var causeNames = [NumCauses]string{"running", "client_close", "client_lost", "protocol_error",
+	"heartbeat_timeout", "close_timeout", "target_close", "target_failed", "target_unreachable", "closed",
+	"drain", "shutdown", "killed", "revoked"}
 
 func (c Cause) String() string {
 	if int(c) < len(causeNames) {
@@ -73,6 +83,12 @@ type End struct {
 // Session is one WebSocket session's protocol state. The zero value is not
 // usable: call Init.
 type Session struct {
+	state          // reset by Init
+	stats counters // read from any goroutine (Stats)
+}
+
+// state is a Session's protocol state, which only its driver touches.
+type state struct {
 	cfg    Config
 	parser parser
 	b64    b64Decoder
@@ -90,9 +106,36 @@ type Session struct {
 	lastRead, nextPing, closingBy time.Time
 }
 
+// counters are a session's figures that other goroutines read while the
+// driver updates them: atomics, no lock, no allocation.
+type counters struct {
+	fromClient, toClient atomic.Uint64
+	activity             atomic.Int64 // UnixNano of the last bytes from either side
+}
+
+// Stats is a snapshot of a session's counters.
+type Stats struct {
+	FromClient   uint64    // payload bytes from the client, handed to the target
+	ToClient     uint64    // payload bytes from the target, framed for the client
+	LastActivity time.Time // when bytes last came from either side
+}
+
+// Stats returns the session's counters. Unlike every other method, it may
+// be called from any goroutine at any time.
+func (s *Session) Stats() Stats {
+	st := Stats{FromClient: s.stats.fromClient.Load(), ToClient: s.stats.toClient.Load()}
+	if ns := s.stats.activity.Load(); ns != 0 {
+		st.LastActivity = time.Unix(0, ns)
+	}
+	return st
+}
+
 // Init starts a session at now.
 func (s *Session) Init(cfg Config, now time.Time) {
-	*s = Session{cfg: cfg, lastRead: now}
+	s.state = state{cfg: cfg, lastRead: now}
+	s.stats.fromClient.Store(0)
+	s.stats.toClient.Store(0)
+	s.stats.activity.Store(now.UnixNano())
 	s.parser = newParser(cfg.MaxFrameSize, s.checkDataOp)
 	if cfg.Heartbeat > 0 {
 		s.nextPing = now.Add(cfg.Heartbeat)
@@ -130,7 +173,14 @@ func (s *Session) checkDataOp(op ws.OpCode) error {
 
 // Received notes that bytes came from the client at now: a heartbeat
 // session's client is alive.
-func (s *Session) Received(now time.Time) { s.lastRead = now }
+func (s *Session) Received(now time.Time) {
+	s.lastRead = now
+	s.stats.activity.Store(now.UnixNano())
+}
+
+// TargetReceived notes that bytes came from the target at now (for
+// Stats.LastActivity only).
+func (s *Session) TargetReceived(now time.Time) { s.stats.activity.Store(now.UnixNano()) }
 
 // Client consumes client bytes from buf[off:] and returns how many it used
 // and the first piece of target-bound payload found, if any: unmasked (and
@@ -164,8 +214,11 @@ func (s *Session) Client(buf []byte, off int) (used int, data []byte) {
 				msgEnd = false
 			}
 		}
-		if len(data) > 0 && s.cfg.Recorder != nil {
-			s.cfg.Recorder.ClientData(data)
+		if len(data) > 0 {
+			s.stats.fromClient.Add(uint64(len(data)))
+			if s.cfg.Recorder != nil {
+				s.cfg.Recorder.ClientData(data)
+			}
 		}
 		if msgEnd {
 			s.trace("}")
@@ -252,14 +305,21 @@ func (s *Session) ClientDead() bool { return s.clientDead }
 // CloseSent reports whether our close frame has been queued.
 func (s *Session) CloseSent() bool { return s.closeSent }
 
-// Close closes the session from outside with code and reason (shutdown,
-// drain, an operator's request): our close frame is queued, once, and the
-// client has CloseTimeout to answer it.
+// Close closes the session from outside with code and reason: Stop with
+// the cause Closed.
 func (s *Session) Close(code ws.StatusCode, reason string, now time.Time) {
+	s.Stop(Closed, code, reason, now)
+}
+
+// Stop closes the session from outside (shutdown, drain, an operator's
+// request, a revoked token) with code and reason, and records cause as the
+// session's end unless it had already ended: our close frame is queued,
+// once, and the client has CloseTimeout to answer it.
+func (s *Session) Stop(cause Cause, code ws.StatusCode, reason string, now time.Time) {
 	if s.closeSent {
 		return
 	}
-	s.setEnd(Closed, code, reason, nil)
+	s.setEnd(cause, code, reason, nil)
 	s.closeWith(code, reason, now)
 }
 
@@ -332,6 +392,7 @@ func (s *Session) TargetFrame(buf []byte, n int, enc []byte) []byte {
 	}
 	s.trace("{")
 	payload := buf[Headroom : Headroom+n]
+	s.stats.toClient.Add(uint64(n))
 	if s.cfg.Recorder != nil {
 		s.cfg.Recorder.TargetData(payload)
 	}
@@ -352,6 +413,7 @@ func (s *Session) TargetHeader(dst []byte, n int) int {
 		return 0
 	}
 	s.trace("{")
+	s.stats.toClient.Add(uint64(n))
 	hl := HeaderLen(n)
 	PutHeader(dst[:hl], ws.OpBinary, n)
 	return hl
