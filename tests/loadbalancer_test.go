@@ -10,6 +10,7 @@ package tests
 // that the logs can tell them apart.
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -157,9 +158,12 @@ func TestLoadBalancerHAProxyFleet(t *testing.T) {
 	tok := distinctToken("FLEET")
 	redis.do(t, 0, "SET", tok, fmt.Sprintf(`{"host": "%s"}`, vnc.addr()))
 
+	pk := newPKI(t)
+	cert := pk.path("self.pem")
+	pk.selfPEM(cert, "ws.example")
 	var inst [3]*proxy
 	for i := range inst {
-		inst[i] = startProxy(t, "--trusted-proxies", "127.0.0.1", "--proxy-protocol",
+		inst[i] = startProxy(t, "--trusted-proxies", "127.0.0.1", "--proxy-protocol", "--cert", cert,
 			"--token-plugin", "TokenRedis", "--token-source", redis.addr, "127.0.0.1:0")
 	}
 	front := freeAddr(t)
@@ -172,19 +176,29 @@ func TestLoadBalancerHAProxyFleet(t *testing.T) {
 	}
 	runDaemon(t, "haproxy", []string{"-db", "-f", path}, front)
 
-	const clients = 6
+	// Six ws:// clients, then three wss:// ones: TLS is sniffed after the
+	// PROXY header.
+	const clients = 9
 	for i := range clients {
 		src := fmt.Sprintf("127.0.0.%d", 20+i)
-		rc, resp, body := wsOn(t, fromSource(t, src, front), tq(tok), "ws.example")
+		var c net.Conn = fromSource(t, src, front)
+		if i >= 6 {
+			c = tls.Client(c, pinned(t, cert))
+		}
+		rc, resp, body := wsOn(t, c, tq(tok), "ws.example")
 		if resp.StatusCode != http.StatusSwitchingProtocols {
 			t.Fatalf("client %s: status %d %s", src, resp.StatusCode, errMessage(body))
 		}
 		throughTarget(t, rc, "vnc")
 	}
 	// Each client is logged by exactly one instance, under its own address
-	// and via HAProxy; round robin gives each instance two.
+	// and via HAProxy; round robin spreads them.
 	for i := range clients {
-		re := regexp.MustCompile(fmt.Sprintf(`(?m)^127\.0\.0\.%d:\d+: Plain non-SSL \(ws://\) WebSocket connection via=127\.0\.0\.1:\d+`, 20+i))
+		kind := `Plain non-SSL \(ws://\)`
+		if i >= 6 {
+			kind = `SSL/TLS \(wss://\)`
+		}
+		re := regexp.MustCompile(fmt.Sprintf(`(?m)^127\.0\.0\.%d:\d+: %s WebSocket connection via=127\.0\.0\.1:\d+`, 20+i, kind))
 		found := 0
 		for _, p := range inst {
 			if re.MatchString(p.stderr.String()) {
