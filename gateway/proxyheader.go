@@ -59,6 +59,13 @@ func (s *Server) readProxyHeader(raw net.Conn, br *bufio.Reader, log *slog.Logge
 		log.Debug("connection closed before a request")
 		return cc, false
 	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		// The handshake deadline passed before the first bytes told
+		// anything (a slow client, a stalled proxy): no header to judge.
+		log.Debug("handshake timed out before a request", "err", err)
+		return cc, false
+	}
 	switch {
 	case !trusted && errors.Is(err, proxyproto.ErrNoProxyProtocol):
 		return cc, true // a direct client

@@ -305,3 +305,23 @@ func TestTokenSubprotocolNeverEchoed(t *testing.T) {
 		t.Fatalf("token logged:\n%s", log)
 	}
 }
+
+// TestProxyHeaderTimeout: a client that sends the first bytes of a
+// request (which start like a PROXY header: "P") and stalls is not taken
+// for a forger; it is dropped at the handshake deadline, quietly.
+func TestProxyHeaderTimeout(t *testing.T) {
+	log := &lockedBuffer{}
+	addr := startServer(t, &Server{Target: Endpoint{Address: startEcho(t)}, HandshakeTimeout: 200 * time.Millisecond,
+		TrustedProxies: trusted(t, "192.0.2.0/24"), ProxyProtocol: true,
+		Logger: slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	c := dialTCP(t, addr)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte("PU"))
+	if n, _ := io.ReadAll(c); len(n) != 0 {
+		t.Fatalf("answered %q", n)
+	}
+	log.waitLog(t, "handshake timed out before a request")
+	if strings.Contains(log.String(), "dropped") {
+		t.Fatalf("a slow client was logged as dropped:\n%s", log)
+	}
+}
