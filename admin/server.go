@@ -76,7 +76,7 @@ type Server struct {
 func ParseAddr(addr string) (network, address string, err error) {
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
 		if path == "" {
-			return "", "", fmt.Errorf("admin address %q: no socket path after unix:", addr)
+			return "", "", fmt.Errorf("admin address %q: no socket path after \"unix:\" (want unix:/path)", addr)
 		}
 		return "unix", path, nil
 	}

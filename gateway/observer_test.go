@@ -3,6 +3,7 @@ package gateway
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -94,6 +95,10 @@ func TestObserverSessionEnd(t *testing.T) {
 		if e.Target != srv.Target.String() || e.Client == "" || e.ID == 0 {
 			t.Errorf("end names %q %q %d", e.Target, e.Client, e.ID)
 		}
+		// The end is reported just before the session leaves the server.
+		for deadline := time.Now().Add(10 * time.Second); srv.ActiveSessions() > 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
 		tot = srv.Totals()
 		if tot.FromClient != 100000 || tot.ToClient != 100000 || tot.Open[want] != 0 {
 			t.Errorf("Totals after the end: %+v", tot)
@@ -178,4 +183,32 @@ func TestObserverRefusals(t *testing.T) {
 			t.Errorf("%q: refusals %q; want the last %q", tc.req[:20], got, tc.want)
 		}
 	}
+}
+
+// TestObserverStopCauses: Shutdown ends open sessions as "shutdown" with
+// 1001, StopSessions with the cause given, on each driver.
+func TestObserverStopCauses(t *testing.T) {
+	eachRelay(t, func(t *testing.T, r Relay) {
+		for _, tc := range []struct {
+			stop func(*Server)
+			want string
+		}{
+			{func(s *Server) { go s.Shutdown(context.Background()) }, "shutdown"},
+			{func(s *Server) { s.StopSessions(CauseDrained, ws.StatusGoingAway, "Server shutting down") }, "drain"},
+			{func(s *Server) { s.StopSessions(CauseKilled, ws.StatusPolicyViolation, "Killed") }, "killed"},
+		} {
+			o := newRecObserver()
+			srv := &Server{Relay: r, Target: Endpoint{Address: startEcho(t)}, Observer: o}
+			addr := startServer(t, srv)
+			c, br, _ := dial(t, addr, "")
+			c.Write(clientFrame(true, ws.OpBinary, []byte("hi")))
+			readFrame(t, br)
+			tc.stop(srv)
+			f := readFrame(t, br)
+			c.Write(clientFrame(true, ws.OpClose, f.Payload))
+			if e := o.waitEnd(t); e.Cause != tc.want {
+				t.Errorf("end %+v; want cause %s", e, tc.want)
+			}
+		}
+	})
 }

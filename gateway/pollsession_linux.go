@@ -314,8 +314,8 @@ func dupFD(fd int) (int, error) {
 }
 
 // close sends our close frame, on the loop.
-func (ps *pollSession) close(code ws.StatusCode, reason string) {
-	ps.l.Post(ps, epoll.Msg{Kind: msgClose, Code: int(code), Reason: reason})
+func (ps *pollSession) close(cause core.Cause, code ws.StatusCode, reason string) {
+	ps.l.Post(ps, epoll.Msg{Kind: msgClose, Cause: uint8(cause), Code: int(code), Reason: reason})
 }
 
 func (ps *pollSession) abort() { ps.l.Post(ps, epoll.Msg{Kind: msgAbort}) }

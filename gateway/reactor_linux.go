@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/websockify-go/websockify/gateway/internal/core"
 	"github.com/websockify-go/websockify/gateway/internal/epoll"
 )
 
@@ -100,7 +101,7 @@ const (
 func (ps *pollSession) Message(m epoll.Msg) bool {
 	switch m.Kind {
 	case msgClose:
-		ps.core.Close(ws.StatusCode(m.Code), m.Reason, ps.l.Now())
+		ps.core.Stop(core.Cause(m.Cause), ws.StatusCode(m.Code), m.Reason, ps.l.Now())
 	case msgAbort:
 		ps.end()
 		return false

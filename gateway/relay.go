@@ -284,9 +284,9 @@ func (g *goRelay) tick() {
 }
 
 // close sends our close frame; the client has CloseTimeout to answer.
-func (g *goRelay) close(code ws.StatusCode, reason string) {
+func (g *goRelay) close(cause core.Cause, code ws.StatusCode, reason string) {
 	g.mu.Lock()
-	g.ss.core.Close(code, reason, time.Now())
+	g.ss.core.Stop(cause, code, reason, time.Now())
 	g.mu.Unlock()
 	g.flushControl()
 	g.arm()

@@ -394,7 +394,7 @@ func (s *Server) closeListener() {
 // closing what is left.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.StopAccepting()
-	s.CloseSessions(ws.StatusGoingAway, "Server shutting down")
+	s.StopSessions(CauseShutdown, ws.StatusGoingAway, "Server shutting down")
 
 	done := make(chan struct{})
 	go func() {
@@ -424,12 +424,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // session and drops connections still in their handshake. Sessions then end
 // as after any close of ours: the client's close reply, or CloseTimeout.
 func (s *Server) CloseSessions(code ws.StatusCode, reason string) {
+	s.StopSessions(CauseClosed, code, reason)
+}
+
+// StopSessions is CloseSessions recording cause as the end of every session
+// that had not ended yet (CauseDrained, CauseShutdown...).
+func (s *Server) StopSessions(cause Cause, code ws.StatusCode, reason string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inSession := make(map[net.Conn]bool, len(s.sessions))
 	for ss := range s.sessions {
 		inSession[ss.raw] = true
-		go ss.closeWith(code, reason)
+		go ss.stopWith(cause, code, reason)
 	}
 	for c := range s.conns {
 		if !inSession[c] {

@@ -48,8 +48,8 @@ type session struct {
 // methods may be called from any goroutine.
 type driver interface {
 	// close sends our close frame with code and reason (Shutdown,
-	// CloseSessions).
-	close(code ws.StatusCode, reason string)
+	// StopSessions), recording cause as the session's end.
+	close(cause core.Cause, code ws.StatusCode, reason string)
 	// abort ends the session at once, closing both connections.
 	abort()
 }
@@ -165,15 +165,21 @@ func (ss *session) driver() driver {
 // goes out at once. A started session is closed through its driver. It may
 // be called from any goroutine.
 func (ss *session) closeWith(code ws.StatusCode, reason string) {
+	ss.stopWith(core.Closed, code, reason)
+}
+
+// stopWith is closeWith recording cause as the session's end (unless it had
+// already ended).
+func (ss *session) stopWith(cause core.Cause, code ws.StatusCode, reason string) {
 	ss.mu.Lock()
 	d := ss.drv
 	if d == nil {
-		ss.core.Close(code, reason, time.Now())
+		ss.core.Stop(cause, code, reason, time.Now())
 		ss.writePending()
 	}
 	ss.mu.Unlock()
 	if d != nil {
-		d.close(code, reason)
+		d.close(cause, code, reason)
 	}
 }
 

@@ -56,9 +56,15 @@ type Metrics struct {
 
 var _ gateway.Observer = (*Metrics)(nil)
 
+// Options say which metrics New creates.
+type Options struct {
+	Version string // websockify's version, for websockify_build_info
+	Wrapped bool   // a wrapped program runs: the wrapped_program_* metrics
+}
+
 // New creates the metrics, registered with a new registry along with the
-// Go runtime, process and build-info collectors. version is websockify's.
-func New(version string) *Metrics {
+// Go runtime, process and build-info collectors.
+func New(o Options) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	f := factory{m.reg}
 	m.sessionsStarted = f.counter("sessions_started_total", "WebSocket sessions upgraded.")
@@ -77,6 +83,22 @@ func New(version string) *Metrics {
 		"plugin", "result")
 	m.lookupSeconds = f.histogramVec("token_lookup_duration_seconds", "Time of token lookups, by plugin.",
 		latencyBuckets, "plugin")
+	if o.Wrapped {
+		m.newWrapped(f)
+	}
+
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "build_info",
+		Help: "websockify's version and the Go version it was built with; always 1."}, []string{"version", "goversion"})
+	build.WithLabelValues(o.Version, runtime.Version()).Set(1)
+	m.reg.MustRegister(build,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// newWrapped creates the wrapped program's metrics.
+func (m *Metrics) newWrapped(f factory) {
 	m.wrappedState = f.gaugeVec("wrapped_program_state",
 		"The wrapped program's state: 1 for the current one of starting, listening, exited.", "state")
 	m.wrappedRestarts = f.counter("wrapped_program_restarts_total", "Restarts of the wrapped program (--wrap-mode=respawn).")
@@ -84,15 +106,7 @@ func New(version string) *Metrics {
 	m.wrappedExit = f.gauge("wrapped_program_last_exit_status",
 		"The wrapped program's last exit status (128+N after signal N); -1 before it first exits.")
 	m.wrappedExit.Set(-1)
-
-	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: namespace, Name: "build_info",
-		Help: "websockify's version and the Go version it was built with; always 1."}, []string{"version", "goversion"})
-	build.WithLabelValues(version, runtime.Version()).Set(1)
-	m.reg.MustRegister(build,
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
-	return m
+	m.WrappedState(WrappedStarting)
 }
 
 // Registry is the registry of the metrics (for tests and extra collectors).
@@ -175,7 +189,7 @@ var wrappedStates = [...]string{WrappedStarting, WrappedListening, WrappedExited
 // WrappedState sets the wrapped program's state (one of the Wrapped*
 // constants).
 func (m *Metrics) WrappedState(state string) {
-	if m == nil {
+	if m == nil || m.wrappedState == nil {
 		return
 	}
 	for _, s := range wrappedStates {
@@ -190,7 +204,7 @@ func (m *Metrics) WrappedState(state string) {
 // WrappedExit records an exit of the wrapped program with status, and
 // whether it is restarted.
 func (m *Metrics) WrappedExit(status int, restarted bool) {
-	if m == nil {
+	if m == nil || m.wrappedState == nil {
 		return
 	}
 	m.wrappedExits.Inc()

@@ -19,7 +19,7 @@ func (f *fakeSource) Totals() gateway.Totals { return f.t }
 func (f *fakeSource) PendingShed() uint64    { return 7 }
 
 func TestMetricsCount(t *testing.T) {
-	m := New("1.2.3")
+	m := New(Options{Version: "1.2.3", Wrapped: true})
 	m.Watch(&fakeSource{gateway.Totals{Open: map[string]int{gateway.DriverEpoll: 2, gateway.DriverGoroutines: 1}, FromClient: 100, ToClient: 2000}})
 	m.Upgraded(3 * time.Millisecond)
 	m.Upgraded(time.Millisecond)
@@ -107,6 +107,17 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.TokenLookup("p", 0, "ok")
 	m.WrappedState(WrappedListening)
 	m.WrappedExit(1, false)
+}
+
+func TestWrappedMetricsOnlyWhenWrapping(t *testing.T) {
+	m := New(Options{})
+	m.WrappedState(WrappedListening)
+	m.WrappedExit(1, true)
+	w := httptest.NewRecorder()
+	m.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	if body := w.Body.String(); strings.Contains(body, "wrapped_program") {
+		t.Errorf("wrapped program metrics without a wrapped program")
+	}
 }
 
 func TestCodeLabel(t *testing.T) {

@@ -6,6 +6,8 @@
 set -eu
 
 PKGS="socat websockify openssl inetutils-inetd inetutils-telnetd tigervnc-standalone-server redis-server"
+# The admin listener's metrics: promtool check metrics (tests/operate_test.go).
+PKGS="$PKGS prometheus"
 # The browser tests: Debian's chromium (driven by playwright-core from npm),
 # noVNC, and xsetroot for the VNC test pattern.
 PKGS="$PKGS chromium novnc x11-xserver-utils"

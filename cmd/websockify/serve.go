@@ -64,7 +64,8 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 		log.Warn(w)
 	}
 
-	srv, w, cleanup, err := newServer(ctx, cfg, log)
+	op := newOperating(cfg, log)
+	srv, w, cleanup, err := newServer(ctx, cfg, op, log)
 	if err != nil {
 		return err
 	}
@@ -92,6 +93,11 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 		detached = err == nil
 		return err
 	}
+	stopAdmin, err := op.serveAdmin(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer stopAdmin()
 	if cfg.PIDFile != "" {
 		remove, err := daemon.WritePIDFile(cfg.PIDFile)
 		if err != nil {
@@ -124,8 +130,8 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 
 // newServer builds the gateway from the options: target (or wrapped
 // program), TLS, web root, recording. cleanup releases what it opened.
-func newServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (*gateway.Server, *wrapped, func(), error) {
-	srv, w, cleanup, err := buildServer(ctx, cfg, log)
+func newServer(ctx context.Context, cfg *cmdline.Config, op *operating, log *slog.Logger) (*gateway.Server, *wrapped, func(), error) {
+	srv, w, cleanup, err := buildServer(ctx, cfg, op, log)
 	if err != nil {
 		cleanup()
 		return nil, nil, func() {}, err
@@ -133,7 +139,7 @@ func newServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (*gat
 	return srv, w, cleanup, nil
 }
 
-func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (srv *gateway.Server, w *wrapped, cleanup func(), err error) {
+func buildServer(ctx context.Context, cfg *cmdline.Config, op *operating, log *slog.Logger) (srv *gateway.Server, w *wrapped, cleanup func(), err error) {
 	srv = &gateway.Server{
 		HandshakeTimeout: cfg.HandshakeTimeout,
 		MaxHeaderBytes:   cfg.MaxHeaderBytes,
@@ -177,11 +183,14 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 		TargetTLS:           func(ep gateway.Endpoint) gateway.Endpoint { return withTargetTLS(base, ep) },
 		TargetProxyProtocol: cfg.TargetProxyProtocol,
 		Logger:              log,
+		OnLookup:            op.tokenLookup,
 	})
 	if err != nil {
 		return nil, nil, cleanup, err
 	}
 	cleanups = append(cleanups, func() { rt.Close() })
+	op.observe(srv)
+	op.target, op.tokens = srv.Target, rt.Tokens
 	if rt.Tokens != nil {
 		srv.Route = rt.Route
 		srv.Target = gateway.Endpoint{Label: rt.Label}
@@ -194,6 +203,7 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, log *slog.Logger) (sr
 			return nil, nil, cleanup, err
 		}
 		cleanups = append(cleanups, w.cleanup)
+		op.watchWrapped(w)
 		srv.Route = w.route(func(ep gateway.Endpoint) gateway.Endpoint {
 			ep = withTargetTLS(base, ep)
 			ep.ProxyProtocol = cfg.TargetProxyProtocol

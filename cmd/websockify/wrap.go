@@ -39,6 +39,11 @@ type wrapped struct {
 	addr  netip.AddrPort // where it listens, once ready
 	first chan struct{}  // closed the first time it listens
 	once  sync.Once
+
+	// Hooks for readiness and metrics (operate.go); nil: none. They run
+	// on the supervisor's goroutine and must not block.
+	onListening func()
+	onExited    func(*supervisor.ExitError)
 }
 
 // newWrapped prepares the wrapped program; it is started by start.
@@ -104,12 +109,18 @@ func (w *wrapped) onReady(addr netip.AddrPort) {
 		close(w.ready)
 	}
 	w.once.Do(func() { close(w.first) })
+	if w.onListening != nil {
+		w.onListening()
+	}
 }
 
 // onExit makes new clients wait again for a restarted program. In ignore
 // mode the program's exit is expected (it daemonized) and what it left
 // listening stays the target.
-func (w *wrapped) onExit(*supervisor.ExitError) {
+func (w *wrapped) onExit(e *supervisor.ExitError) {
+	if w.onExited != nil {
+		w.onExited(e)
+	}
 	if w.mode == supervisor.ModeIgnore {
 		return
 	}
@@ -143,6 +154,18 @@ func (w *wrapped) listening(ctx context.Context) (netip.AddrPort, bool) {
 	return w.addr, w.addr.IsValid()
 }
 
+// listeningNow returns the address the program listens on, if it does.
+func (w *wrapped) listeningNow() (netip.AddrPort, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	select {
+	case <-w.ready:
+		return w.addr, w.addr.IsValid()
+	default:
+		return netip.AddrPort{}, false
+	}
+}
+
 // route sends every session to the address the program listens on,
 // 127.0.0.1 or [::1], once it listens.
 func (w *wrapped) route(base func(gateway.Endpoint) gateway.Endpoint) func(*http.Request) (gateway.Endpoint, error) {
@@ -154,8 +177,8 @@ func (w *wrapped) route(base func(gateway.Endpoint) gateway.Endpoint) func(*http
 				why = d
 			}
 			return gateway.Endpoint{}, &gateway.HTTPError{Status: http.StatusServiceUnavailable,
-				Message: "Wrapped program is not listening",
-				Err:     fmt.Errorf("wrapped program %s not listening after %v: %s", w.label, w.wait, why)}
+				Message: "Wrapped program is not listening", Reason: gateway.RefusedNotReady,
+				Err: fmt.Errorf("wrapped program %s not listening after %v: %s", w.label, w.wait, why)}
 		}
 		ep := gateway.Endpoint{Network: "tcp", Address: a.String(),
 			Label: fmt.Sprintf("command: %s (%s)", w.label, a)}

@@ -261,6 +261,18 @@ such a program.
 **websockify rebind** *OLD\_PORT* *NEW\_PORT* *PROGRAM* [*ARGS*...] runs *PROGRAM* with the
 shim only: its binds of *OLD\_PORT* go to loopback *NEW\_PORT*.
 
+# ADMIN LISTENER
+
+**--admin-listen** *HOST:PORT* or **unix:***/path* (a socket of mode 0600) serves, never on the
+public port: */metrics* (Prometheus metrics: sessions by driver and close cause, bytes each way,
+refused handshakes by reason, handshake, dial and token-lookup latencies, TLS failures, the
+wrapped program, the Go runtime and the process), */healthz* (200 while the process serves) and
+*/readyz* (200 while it accepts sessions, else 503 with the reasons: the wrapped program not
+listening, the token backend unreachable, a drain; *?deep=1* also dials the target). Private
+endpoints (*/debug/pprof/*) need **Authorization: Bearer** with the token of
+**--admin-token-file** on TCP. Every session's end is one log line with its client, target,
+redacted token, driver, duration, bytes each way, close code and cause.
+
 # PROBE
 
 **websockify probe** [*options*] *URL* opens a WebSocket to *URL* (ws:// or wss://), optionally

@@ -50,6 +50,7 @@ func (m *Member) member() *Member { return m }
 // Msg is a message for a handler, posted from any goroutine.
 type Msg struct {
 	Kind   uint8
+	Cause  uint8 // for the receiver's use
 	Code   int
 	Reason string
 }
