@@ -148,33 +148,50 @@ func freeAddr(t testing.TB) string {
 	return fmt.Sprintf("127.0.0.1:%d", freePort(t))
 }
 
+// fleet is HAProxy, with the README's configuration, in front of three
+// websockify instances that take their tokens from one redis-server; tok
+// leads to a target named "vnc".
+type fleet struct {
+	front string // HAProxy's address
+	inst  [3]*proxy
+	tok   string
+	cert  string // the instances' certificate (self-signed)
+}
+
+// startFleet starts a fleet whose instances run with args added.
+func startFleet(t *testing.T, args ...string) *fleet {
+	t.Helper()
+	redis := startRedisServer(t, "")
+	vnc := tcpTarget(t, "vnc")
+	f := &fleet{tok: distinctToken("FLEET")}
+	redis.do(t, 0, "SET", f.tok, fmt.Sprintf(`{"host": "%s"}`, vnc.addr()))
+
+	pk := newPKI(t)
+	f.cert = pk.path("self.pem")
+	pk.selfPEM(f.cert, "ws.example")
+	for i := range f.inst {
+		f.inst[i] = startProxy(t, append([]string{"--trusted-proxies", "127.0.0.1", "--proxy-protocol", "--cert", f.cert,
+			"--token-plugin", "TokenRedis", "--token-source", redis.addr, "127.0.0.1:0"}, args...)...)
+	}
+	f.front = freeAddr(t)
+	cfg := fill(t, lbSnippet(t, "haproxy.cfg"),
+		"bind :6080", "bind "+f.front,
+		"10.0.0.11:6080", f.inst[0].addr, "10.0.0.12:6080", f.inst[1].addr, "10.0.0.13:6080", f.inst[2].addr)
+	path := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runDaemon(t, "haproxy", []string{"-db", "-f", path}, f.front)
+	return f
+}
+
 // TestLoadBalancerHAProxyFleet: HAProxy (send-proxy-v2, round robin) in
 // front of three instances that share a redis-server's tokens: sessions
 // spread over the instances, and each logs its clients' own addresses,
 // not HAProxy's.
 func TestLoadBalancerHAProxyFleet(t *testing.T) {
-	redis := startRedisServer(t, "")
-	vnc := tcpTarget(t, "vnc")
-	tok := distinctToken("FLEET")
-	redis.do(t, 0, "SET", tok, fmt.Sprintf(`{"host": "%s"}`, vnc.addr()))
-
-	pk := newPKI(t)
-	cert := pk.path("self.pem")
-	pk.selfPEM(cert, "ws.example")
-	var inst [3]*proxy
-	for i := range inst {
-		inst[i] = startProxy(t, "--trusted-proxies", "127.0.0.1", "--proxy-protocol", "--cert", cert,
-			"--token-plugin", "TokenRedis", "--token-source", redis.addr, "127.0.0.1:0")
-	}
-	front := freeAddr(t)
-	cfg := fill(t, lbSnippet(t, "haproxy.cfg"),
-		"bind :6080", "bind "+front,
-		"10.0.0.11:6080", inst[0].addr, "10.0.0.12:6080", inst[1].addr, "10.0.0.13:6080", inst[2].addr)
-	path := filepath.Join(t.TempDir(), "haproxy.cfg")
-	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	runDaemon(t, "haproxy", []string{"-db", "-f", path}, front)
+	f := startFleet(t)
+	front, inst, tok, cert := f.front, f.inst, f.tok, f.cert
 
 	// Six ws:// clients, then three wss:// ones: TLS is sniffed after the
 	// PROXY header.
