@@ -173,16 +173,24 @@ func startFleet(t *testing.T, args ...string) *fleet {
 		f.inst[i] = startProxy(t, append([]string{"--trusted-proxies", "127.0.0.1", "--proxy-protocol", "--cert", f.cert,
 			"--token-plugin", "TokenRedis", "--token-source", redis.addr, "127.0.0.1:0"}, args...)...)
 	}
-	f.front = freeAddr(t)
+	f.front = startHAProxy(t, f.inst)
+	return f
+}
+
+// startHAProxy runs HAProxy with the README's configuration in front of
+// the three instances and returns its address.
+func startHAProxy(t *testing.T, inst [3]*proxy) string {
+	t.Helper()
+	front := freeAddr(t)
 	cfg := fill(t, lbSnippet(t, "haproxy.cfg"),
-		"bind :6080", "bind "+f.front,
-		"10.0.0.11:6080", f.inst[0].addr, "10.0.0.12:6080", f.inst[1].addr, "10.0.0.13:6080", f.inst[2].addr)
+		"bind :6080", "bind "+front,
+		"10.0.0.11:6080", inst[0].addr, "10.0.0.12:6080", inst[1].addr, "10.0.0.13:6080", inst[2].addr)
 	path := filepath.Join(t.TempDir(), "haproxy.cfg")
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	runDaemon(t, "haproxy", []string{"-db", "-f", path}, f.front)
-	return f
+	runDaemon(t, "haproxy", []string{"-db", "-f", path}, front)
+	return front
 }
 
 // TestLoadBalancerHAProxyFleet: HAProxy (send-proxy-v2, round robin) in
