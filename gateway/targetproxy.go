@@ -31,8 +31,17 @@ func targetProxyHeader(version int, info *ConnInfo, local net.Addr) ([]byte, err
 	if version == 1 && h.Command.IsLocal() {
 		return []byte("PROXY UNKNOWN\r\n"), nil
 	}
-	if version == 2 && info.TLS != nil {
-		if err := h.SetTLVs(tlsTLVs(info.TLS)); err != nil {
+	if version == 2 {
+		var tlvs []proxyproto.TLV
+		switch {
+		case info.TLS != nil:
+			tlvs = tlsTLVs(info.TLS)
+		case info.conn.header != nil && info.Via == info.conn.via:
+			// TLS ended at the proxy that named the client: pass on what
+			// its header said of it.
+			tlvs = passedTLVs(info.conn.header)
+		}
+		if err := h.SetTLVs(tlvs); err != nil {
 			return nil, fmt.Errorf("PROXY protocol TLVs: %w", err)
 		}
 	}
@@ -81,4 +90,20 @@ func tlsVersionName(v uint16) string {
 		return "TLSv1.3"
 	}
 	return tls.VersionName(v)
+}
+
+// passedTLVs are the TLVs of an incoming PROXY v2 header that describe the
+// client's connection to the proxy: its SNI (authority) and TLS facts.
+func passedTLVs(h *proxyproto.Header) []proxyproto.TLV {
+	in, err := h.TLVs()
+	if err != nil {
+		return nil
+	}
+	var out []proxyproto.TLV
+	for _, t := range in {
+		if t.Type == proxyproto.PP2_TYPE_AUTHORITY || t.Type == proxyproto.PP2_TYPE_SSL {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -94,3 +94,25 @@ func TestTargetProxyHeaderUnixClient(t *testing.T) {
 		t.Fatal("version 3 accepted")
 	}
 }
+
+// TestTargetProxyHeaderPassesProxyTLS: behind a proxy that ended TLS, the
+// SNI and TLS TLVs of its header go on to the target; others do not.
+func TestTargetProxyHeaderPassesProxyTLS(t *testing.T) {
+	target, headers := proxyTarget(t)
+	addr := startServer(t, &Server{Target: Endpoint{Address: target, ProxyProtocol: 2},
+		TrustedProxies: trusted(t, "127.0.0.0/8,::1"), ProxyProtocol: true})
+	ssl, _ := tlvparse.PP2SSL{Client: tlvparse.PP2_BITFIELD_CLIENT_SSL, TLV: []proxyproto.TLV{
+		{Type: proxyproto.PP2_SUBTYPE_SSL_VERSION, Value: []byte("TLSv1.3")}}}.Marshal()
+	in := v2Header(t, "203.0.113.5:1000", proxyproto.TLV{Type: proxyproto.PP2_TYPE_AUTHORITY, Value: []byte("vnc.example.org")},
+		ssl, proxyproto.TLV{Type: 0xE9, Value: []byte("private")})
+	upgradeAfter(t, dialTCP(t, addr), in, "")
+	h := <-headers
+	tlvs, _ := h.TLVs()
+	var types []proxyproto.PP2Type
+	for _, tlv := range tlvs {
+		types = append(types, tlv.Type)
+	}
+	if len(types) != 2 || types[0] != proxyproto.PP2_TYPE_AUTHORITY || types[1] != proxyproto.PP2_TYPE_SSL {
+		t.Fatalf("TLVs passed on: %v; want authority and SSL only", types)
+	}
+}
