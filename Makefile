@@ -87,7 +87,7 @@ e2e: $(BIN) deps
 
 # The protocol suites again, on the other driver: every session through
 # the goroutine relay (--relay=goroutines, set by its environment variable).
-PROTOCOL_SUITES := autobahn differential proxy limits record tls fdlimit base64
+PROTOCOL_SUITES := autobahn differential proxy limits record tls fdlimit base64 operate
 PROTOCOL_TESTS  := $(shell sed -n 's/^func \(Test[A-Za-z0-9_]*\)(t \*testing.T).*/\1/p' $(PROTOCOL_SUITES:%=tests/%_test.go) | paste -sd'|')
 e2e-goroutines: $(BIN) deps
 	WEBSOCKIFY_RELAY=goroutines $(GO) test $(GOTESTFLAGS) -count=1 -timeout=30m -run '^($(PROTOCOL_TESTS))$$' ./tests/...

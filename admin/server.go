@@ -155,11 +155,15 @@ func (s *Server) HandlePrivate(pattern string, h http.Handler) {
 
 // Serve answers requests until ctx ends or Close is called; either way it
 // shuts the server down, letting requests in progress finish for a few
-// seconds. A clean stop returns nil.
+// seconds, and returns once that is done (the unix socket's file removed).
+// A clean stop returns nil.
 func (s *Server) Serve(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { s.Close() })
 	defer stop()
 	err := s.srv.Serve(s.ln)
+	// Serve returns as soon as a Close begins: wait for it to finish (the
+	// requests in progress, the socket file's removal), or make it.
+	s.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

@@ -198,3 +198,28 @@ func TestListenHook(t *testing.T) {
 		t.Errorf("Listen called with %q", asked)
 	}
 }
+
+// TestServeReturnsAfterClose: Serve returns only once the socket file is
+// removed, even while a keep-alive connection is open (whose close
+// Shutdown waits for).
+func TestServeReturnsAfterClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "admin.sock")
+	s, err := New(Config{Addr: "unix:" + path}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Handle("/public", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	if code, _ := get(t, s, "/public", ""); code != 200 { // leaves an idle keep-alive connection
+		t.Fatalf("status %d", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Serve returned before the socket file was removed: %v", err)
+	}
+}

@@ -235,7 +235,7 @@ func (s *Server) handOff(ss *session, lc loopConn, tfd int, tcp bool) bool {
 	}
 	// Once registered, ps belongs to the loop: decide before.
 	kick := ps.pending != nil || len(ss.core.Pending()) > 0 || !ss.core.Deadline().IsZero() || ps.tls != nil
-	ss.drv = ps
+	ss.setDriver(ps, &nameEpoll)
 	err = l.Register(ps, ps.client.fd, ps.target.fd)
 	switch {
 	case err != nil:

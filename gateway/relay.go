@@ -52,7 +52,7 @@ func relayGoroutines(ss *session, target net.Conn) {
 	g := &goRelay{ss: ss, target: target, mu: &ss.mu}
 	g.w = frameWriter{conn: ss.client, batch: batchOf(ss.client), timeout: ss.srv.writeTimeout()}
 	ss.mu.Lock()
-	ss.drv = g
+	ss.setDriver(g, &nameGoroutines)
 	g.timer = time.AfterFunc(time.Hour, g.tick)
 	g.timer.Stop()
 	ss.mu.Unlock()

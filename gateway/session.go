@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -39,9 +40,10 @@ type session struct {
 	// mu guards core until a driver relays the session, and drv. The
 	// goroutine relay goes on guarding core with it; an event loop owns
 	// core from the moment drv is set.
-	mu    sync.Mutex
-	drv   driver
-	ended chan struct{}
+	mu      sync.Mutex
+	drv     driver
+	drvName atomic.Pointer[string] // drv's name, read without mu (Totals)
+	ended   chan struct{}
 }
 
 // driver is how the server reaches a session that a driver relays. Its
@@ -144,16 +146,23 @@ func (ss *session) dial() (net.Conn, error) {
 // driverName names the driver that relays the session (DriverNone before
 // one does).
 func (ss *session) driverName() string {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	switch ss.drv.(type) {
-	case nil:
-		return DriverNone
-	case *goRelay:
-		return DriverGoroutines
+	if n := ss.drvName.Load(); n != nil {
+		return *n
 	}
-	return DriverEpoll
+	return DriverNone
 }
+
+// setDriver makes d the session's driver, with ss.mu held.
+func (ss *session) setDriver(d driver, name *string) {
+	ss.drv = d
+	ss.drvName.Store(name)
+}
+
+// The driver names, as setDriver takes them.
+var (
+	nameEpoll      = DriverEpoll
+	nameGoroutines = DriverGoroutines
+)
 
 func (ss *session) driver() driver {
 	ss.mu.Lock()

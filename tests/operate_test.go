@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -201,7 +202,12 @@ func TestAdminMetricsCountTraffic(t *testing.T) {
 	http.ReadResponse(bufio.NewReader(c), nil)
 	c.Close()
 
+	// A refusal is counted right after its answer is written.
 	mf := a.scrape()
+	for deadline := time.Now().Add(10 * time.Second); value(mf, "websockify_handshakes_refused_total", "reason", "bad_request") < 2 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+		mf = a.scrape()
+	}
 	for _, check := range []struct {
 		what      string
 		got, want float64
@@ -592,5 +598,107 @@ func TestAdminWrappedRestarts(t *testing.T) {
 	}
 	if code, body := a.get("/readyz", ""); code != 503 || !strings.Contains(body, "wrapped_program: the wrapped program exited (exit status 3); restarting") {
 		t.Errorf("/readyz while restarting: %d %q", code, body)
+	}
+}
+
+// TestAdminDaemon: with -D, the daemon serves the admin listener (a unix
+// socket given by a relative path, taken from the start directory), and an
+// admin listener that cannot open fails -D with the reason.
+func TestAdminDaemon(t *testing.T) {
+	dir := t.TempDir()
+	be := startBackend(t, nil).addr()
+	st, stderr, _ := runParent(t, dir, "-D", "--pid-file", "ws.pid", "--admin-listen", "unix:admin.sock", "127.0.0.1:0", be)
+	if st != 0 {
+		t.Fatalf("-D exit status %d; stderr:\n%s", st, stderr)
+	}
+	pid := daemonPID(t, filepath.Join(dir, "ws.pid"))
+	sock := filepath.Join(dir, "admin.sock")
+	if !strings.Contains(stderr, "Admin listener on unix:"+sock+" ") {
+		t.Errorf("-D stderr lacks the admin listener line:\n%s", stderr)
+	}
+	p := &proxy{t: t, stderr: newSyncBuffer()}
+	p.stderr.Write([]byte(stderr))
+	a := adminOf(t, p)
+	if code, body := a.get("/healthz", ""); code != 200 {
+		t.Errorf("/healthz of the daemon: %d %q", code, body)
+	}
+	if code, _ := a.get("/readyz", ""); code != 200 {
+		t.Errorf("/readyz of the daemon: %d", code)
+	}
+	syscall.Kill(pid, syscall.SIGTERM)
+	waitGone(t, pid, 15*time.Second)
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("admin socket left after the daemon's exit: %v", err)
+	}
+
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	port := freePort(t)
+	listen := fmt.Sprintf("127.0.0.1:%d", port)
+	st, stderr, _ = runParent(t, dir, "-D", "--admin-listen", busy.Addr().String(), listen, be)
+	if st == 0 || !strings.Contains(stderr, "admin listener") || !strings.Contains(stderr, "address already in use") {
+		t.Fatalf("-D with a busy admin port: exit %d; stderr:\n%s", st, stderr)
+	}
+	if c, err := net.DialTimeout("tcp", listen, time.Second); err == nil {
+		c.Close()
+		t.Fatalf("a daemon listens on %s after the failure", listen)
+	}
+}
+
+// TestAdminScrapersDoNotStopTheRelay: stalled admin clients (a request
+// never finished, a scrape never read) and a stream of scrapes leave a
+// session's relay and the admin listener's other clients working.
+func TestAdminScrapersDoNotStopTheRelay(t *testing.T) {
+	p := startProxy(t, "--admin-listen", "127.0.0.1:0", "127.0.0.1:0", socatEcho(t))
+	a := adminOf(t, p)
+	adminAddr := strings.TrimPrefix(a.base, "http://")
+	for i := 0; i < 20; i++ {
+		c, err := net.Dial("tcp", adminAddr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if i%2 == 0 {
+			io.WriteString(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n") // never finished
+		} else {
+			for j := 0; j < 50; j++ { // pipelined scrapes, never read
+				io.WriteString(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	scrapes := make(chan int, 1)
+	go func() {
+		n := 0
+		defer func() { scrapes <- n }()
+		for ctx.Err() == nil {
+			resp, err := a.hc.Get(a.base + "/metrics")
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			n++
+		}
+	}()
+	rc := dialRaw(t, p.addr)
+	msg := bytes.Repeat([]byte("0123456789abcdef"), 4096)
+	for i := 0; i < 100; i++ {
+		rc.echoOnce(msg)
+	}
+	rc.closeHandshake()
+	if code, _ := a.get("/healthz", ""); code != 200 {
+		t.Errorf("/healthz among stalled clients: %d", code)
+	}
+	cancel()
+	if n := <-scrapes; n == 0 {
+		t.Error("no scrape succeeded meanwhile")
+	}
+	if v := value(a.scrape(), "websockify_bytes_total", "direction", "to_client"); v != float64(100*len(msg)) {
+		t.Errorf("bytes to the client: %v; want %d", v, 100*len(msg))
 	}
 }

@@ -60,14 +60,20 @@ func (op *operating) observe(srv *gateway.Server) {
 	}
 }
 
-// tokenLookup counts a lookup and follows the backend's health: a failing
-// backend makes the process not ready until a lookup or a check succeeds.
+// tokenLookup counts a lookup and follows a remote backend's health (Redis,
+// a token API): a failing backend makes the process not ready until a
+// lookup or a check (checkTokens) succeeds. A local source's failures (an
+// unreadable token file) do not: nothing would check it again once the
+// balancer stopped sending lookups.
 func (op *operating) tokenLookup(plugin string, d time.Duration, err error) {
 	if !op.enabled {
 		return
 	}
 	outcome := route.LookupOutcome(err)
 	op.metrics.TokenLookup(plugin, d, outcome)
+	if _, remote := op.tokens.(tokens.Pinger); !remote {
+		return
+	}
 	if outcome == "error" {
 		op.ready.Set(notReadyTokens, plugin+": "+err.Error())
 	} else {

@@ -107,10 +107,15 @@ type state struct {
 }
 
 // counters are a session's figures that other goroutines read while the
-// driver updates them: atomics, no lock, no allocation.
+// driver updates them: atomics, no lock, no allocation. Each direction has
+// its own, a cache line apart: the goroutine relay updates them from two
+// goroutines.
 type counters struct {
-	fromClient, toClient atomic.Uint64
-	activity             atomic.Int64 // UnixNano of the last bytes from either side
+	fromClient atomic.Uint64
+	clientAt   atomic.Int64 // UnixNano of the last bytes from the client
+	_          [48]byte
+	toClient   atomic.Uint64
+	targetAt   atomic.Int64 // UnixNano of the last bytes from the target
 }
 
 // Stats is a snapshot of a session's counters.
@@ -124,7 +129,7 @@ type Stats struct {
 // be called from any goroutine at any time.
 func (s *Session) Stats() Stats {
 	st := Stats{FromClient: s.stats.fromClient.Load(), ToClient: s.stats.toClient.Load()}
-	if ns := s.stats.activity.Load(); ns != 0 {
+	if ns := max(s.stats.clientAt.Load(), s.stats.targetAt.Load()); ns != 0 {
 		st.LastActivity = time.Unix(0, ns)
 	}
 	return st
@@ -135,7 +140,8 @@ func (s *Session) Init(cfg Config, now time.Time) {
 	s.state = state{cfg: cfg, lastRead: now}
 	s.stats.fromClient.Store(0)
 	s.stats.toClient.Store(0)
-	s.stats.activity.Store(now.UnixNano())
+	s.stats.clientAt.Store(now.UnixNano())
+	s.stats.targetAt.Store(0)
 	s.parser = newParser(cfg.MaxFrameSize, s.checkDataOp)
 	if cfg.Heartbeat > 0 {
 		s.nextPing = now.Add(cfg.Heartbeat)
@@ -175,12 +181,12 @@ func (s *Session) checkDataOp(op ws.OpCode) error {
 // session's client is alive.
 func (s *Session) Received(now time.Time) {
 	s.lastRead = now
-	s.stats.activity.Store(now.UnixNano())
+	s.stats.clientAt.Store(now.UnixNano())
 }
 
 // TargetReceived notes that bytes came from the target at now (for
 // Stats.LastActivity only).
-func (s *Session) TargetReceived(now time.Time) { s.stats.activity.Store(now.UnixNano()) }
+func (s *Session) TargetReceived(now time.Time) { s.stats.targetAt.Store(now.UnixNano()) }
 
 // Client consumes client bytes from buf[off:] and returns how many it used
 // and the first piece of target-bound payload found, if any: unmasked (and
