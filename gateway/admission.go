@@ -82,13 +82,30 @@ func descriptorLimit() int {
 }
 
 // clientKey is the address a per-client cap counts by: the IP, an IPv6
-// address's /64; empty for Unix sockets.
+// address's /64; empty for Unix sockets and for trusted proxies (which
+// carry many clients' connections).
 func clientKey(c net.Conn, trusted *clientaddr.Trusted) string {
 	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
 	if err != nil || trusted.Contains(ap.Addr()) {
 		return ""
 	}
-	ip := ap.Addr().Unmap()
+	return ipKey(ap.Addr())
+}
+
+// addrKey is the per-client key of an "ip:port" address: the IP, an IPv6
+// address's /64; empty for anything else (a Unix socket's name).
+func addrKey(addr string) string {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil {
+		return ""
+	}
+	return ipKey(ap.Addr())
+}
+
+// ipKey is the per-client key of an IP address: itself, an IPv6
+// address's /64.
+func ipKey(ip netip.Addr) string {
+	ip = ip.Unmap()
 	if ip.Is6() {
 		p, _ := ip.Prefix(64)
 		return p.String()

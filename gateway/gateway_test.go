@@ -124,19 +124,7 @@ func clientFrame(fin bool, op ws.OpCode, p []byte) []byte {
 // dial upgrades a connection to addr and returns it with its reader.
 func dial(t testing.TB, addr, extra string) (net.Conn, *bufio.Reader, *http.Response) {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	io.WriteString(c, handshake+extra+"\r\n")
-	br := bufio.NewReader(c)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, br, resp
+	return dialRawHead(t, addr, handshake+extra)
 }
 
 func readFrame(t testing.TB, br *bufio.Reader) ws.Frame {

@@ -56,8 +56,12 @@ var (
 // session or the HTTP answer.
 func (s *Server) serveConn(raw net.Conn, id uint64) {
 	var ss *session
+	var info *ConnInfo
 	defer func() {
 		if ss == nil { // no session: the connection ends here
+			if info != nil {
+				info.slot.release()
+			}
 			raw.Close()
 			s.untrack(raw)
 		}
@@ -85,7 +89,7 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 		return
 	}
 	cr.n = s.maxHeaderBytes() // the request's own cap, after a PROXY header
-	info := &ConnInfo{ID: id, RemoteAddr: cc.remote, Client: cc.addr, Via: cc.via, conn: cc}
+	info = &ConnInfo{ID: id, RemoteAddr: cc.remote, Client: cc.addr, Via: cc.via, conn: cc}
 	if cc.via != "" {
 		log = s.connLog(info)
 	}
@@ -149,17 +153,16 @@ func (s *Server) readUpgradeRequest(raw, c net.Conn, cr *capReader, br *bufio.Re
 	}
 }
 
-// upgrade checks a WebSocket request, admits it (authorize, route) and
-// answers 101 with the chosen subprotocol, or refuses it with its HTTP
-// status (false).
+// upgrade checks a WebSocket request, holds it to the limits, admits it
+// (authorize, route) and answers 101 with the chosen subprotocol, or
+// refuses it with its HTTP status (false). The order matters: nothing
+// costly (a token lookup, a dial) happens for a request that is not a
+// valid handshake or that a limit refuses.
 func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *ConnInfo, log *slog.Logger) (proto string, ok bool) {
-	if err := checkUpgrade(req); err != nil {
+	if he := checkHandshake(req); he != nil {
 		s.refused(RefusedBadRequest)
-		log.Info("handshake refused", "err", err)
-		writeHTTPError(c, req.Method, http.StatusBadRequest, "", nil)
-		return "", false
-	}
-	if !s.admit(c, req, info, log) {
+		log.Info("handshake refused", "status", he.Status, "err", he.Err)
+		writeHTTPError(c, req.Method, he.Status, "", he.Header)
 		return "", false
 	}
 	offered := offeredProtocols(req.Header.Values("Sec-WebSocket-Protocol"), s.TokenSubprotocol)
@@ -169,6 +172,12 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *
 		log.Warn("handshake refused: no supported subprotocol", "offered", offered)
 		writeHTTPError(c, req.Method, http.StatusBadRequest,
 			"Client must support 'binary' or 'base64' protocol", nil)
+		return "", false
+	}
+	if !s.reserve(c, req, info, log) {
+		return "", false
+	}
+	if !s.admit(c, req, info, log) {
 		return "", false
 	}
 	up := ws.HTTPUpgrader{
@@ -194,7 +203,8 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *
 // client), and the connection is then the caller's to end.
 func (s *Server) startSession(raw, c net.Conn, br *bufio.Reader, proto string, req *http.Request, info *ConnInfo, log *slog.Logger) *session {
 	ss := newSession(s, c, br, proto, info.Target, log)
-	ss.raw, ss.id, ss.clientAddr = raw, info.ID, info.RemoteAddr
+	ss.raw, ss.id, ss.clientAddr = raw, info.ID, info.ClientAddr()
+	ss.slot, ss.info, ss.proto = info.slot, info, proto
 	if v := info.Target.ProxyProtocol; v != 0 {
 		hdr, err := targetProxyHeader(v, info, raw.LocalAddr())
 		if err != nil {
@@ -236,6 +246,30 @@ func (s *Server) startSession(raw, c net.Conn, br *bufio.Reader, proto string, r
 		ss.finish()
 	}
 	return ss
+}
+
+// reserve counts the request against the limits, or refuses it (503, 429
+// for the rate) with Retry-After.
+func (s *Server) reserve(c net.Conn, req *http.Request, info *ConnInfo, log *slog.Logger) bool {
+	if s.SessionToken != nil {
+		if tok, ok := s.SessionToken(req); ok {
+			info.Token = tok
+		}
+	}
+	elsewhere := 0
+	if s.Limits.PerToken > 0 && info.Token != "" && s.TokenElsewhere != nil {
+		elsewhere = s.TokenElsewhere(info.Token)
+	}
+	sl, r := s.limiter().reserve(info.ClientKey(), info.Token, elsewhere, time.Now())
+	if r == nil {
+		info.slot = sl
+		return true
+	}
+	code, h := r.status()
+	log.Warn("handshake refused: over a limit", "limit", r.reason, "max", r.limit, "status", code)
+	s.refused(r.reason)
+	writeHTTPError(c, req.Method, code, "", h)
+	return false
 }
 
 // admit authorizes and routes a WebSocket request before the upgrade,

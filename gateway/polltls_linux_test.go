@@ -77,14 +77,19 @@ func TestLoopTLSBulkBothWays(t *testing.T) {
 			data[i] = byte(i*7 + i>>11)
 		}
 		ln := newLocalListener(t)
-		sums := make(chan [32]byte, 1)
+		type received struct {
+			sum [32]byte
+			n   int64
+			err error
+		}
+		sums := make(chan received, 1)
 		go func() {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
 			defer c.Close()
-			wrote := make(chan struct{})
+			wrote, read := make(chan struct{}), make(chan struct{})
 			defer func() { <-wrote }() // before the Close
 			go func() {
 				defer close(wrote)
@@ -93,13 +98,19 @@ func TestLoopTLSBulkBothWays(t *testing.T) {
 					c.Write(p[:n])
 					p = p[n:]
 				}
+				// The target ends its stream once it has everything: its
+				// end starts the session's close, which gives the client's
+				// stream only CloseTimeout to finish (too little under
+				// -race on a busy machine, which once cut it short).
+				<-read
 				c.(*net.TCPConn).CloseWrite()
 			}()
 			h := sha256.New()
-			io.CopyN(h, c, int64(len(data)))
+			n, err := io.CopyN(h, c, int64(len(data)))
+			close(read)
 			var sum [32]byte
 			copy(sum[:], h.Sum(nil))
-			sums <- sum
+			sums <- received{sum, n, err}
 		}()
 		t.Cleanup(func() { ln.Close() })
 		_, addr := tlsServer(t, r, ln.Addr().String())
@@ -118,8 +129,11 @@ func TestLoopTLSBulkBothWays(t *testing.T) {
 			t.Fatalf("target→client: got %d bytes, want %d identical", len(got), len(data))
 		}
 		select {
-		case sum := <-sums:
-			if sum != sha256.Sum256(data) {
+		case g := <-sums:
+			if g.n != int64(len(data)) || g.err != nil {
+				t.Fatalf("client→target: the target got %d of %d bytes (%v)", g.n, len(data), g.err)
+			}
+			if g.sum != sha256.Sum256(data) {
 				t.Fatal("client→target: the target got other bytes")
 			}
 		case <-time.After(30 * time.Second):

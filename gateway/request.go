@@ -255,3 +255,50 @@ func isUpgrade(r *http.Request) bool {
 	}
 	return false
 }
+
+// checkHandshake refuses, before anything else looks at the request
+// (limits, token lookup, authorization, dial), what the upgrader would
+// refuse after them: a request without a Host, without "upgrade" in
+// Connection, without a valid key, or with a version other than 13 (426
+// Upgrade Required naming version 13, as RFC 6455 §4.4 asks; 400 when the
+// version is missing). Its statuses are the upgrader's.
+func checkHandshake(req *http.Request) *HTTPError {
+	if err := checkUpgrade(req); err != nil {
+		return &HTTPError{Status: http.StatusBadRequest, Err: err}
+	}
+	bad := func(format string, args ...any) *HTTPError {
+		return &HTTPError{Status: http.StatusBadRequest, Err: badRequest(format, args...)}
+	}
+	if req.Host == "" {
+		return bad("no Host header")
+	}
+	if !headerHasToken(req.Header.Values("Connection"), "upgrade") {
+		return bad("Connection does not list upgrade")
+	}
+	if req.Header.Get("Sec-WebSocket-Key") == "" {
+		return bad("no Sec-WebSocket-Key")
+	}
+	switch v := req.Header.Get("Sec-WebSocket-Version"); v {
+	case "13":
+		return nil
+	case "":
+		return bad("no Sec-WebSocket-Version")
+	default:
+		return &HTTPError{Status: http.StatusUpgradeRequired,
+			Header: http.Header{"Sec-Websocket-Version": {"13"}},
+			Err:    fmt.Errorf("unsupported Sec-WebSocket-Version %q", clip([]byte(v)))}
+	}
+}
+
+// headerHasToken reports whether a comma-separated list header holds
+// token, in any letter case.
+func headerHasToken(values []string, token string) bool {
+	for _, v := range values {
+		for p := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(p), token) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -151,8 +151,23 @@ type Server struct {
 	// descriptor limit.
 	PendingLimits PendingLimits
 
+	// Limits caps the sessions and the handshake rate (limits.go),
+	// checked before Authorize, Route and the dial.
+	Limits Limits
+
+	// SessionToken, if set, names the token of a WebSocket request without
+	// looking it up: for Limits.PerToken, the session list and ending
+	// sessions by token. It must be cheap: it runs before the limits.
+	SessionToken func(r *http.Request) (token string, ok bool)
+
+	// TokenElsewhere, if set, reports how many sessions token holds on
+	// other instances (a fleet registry), for Limits.PerToken.
+	TokenElsewhere func(token string) int
+
 	admissionOnce sync.Once
 	admission     *admission // nil: no caps
+	limiterOnce   sync.Once
+	limits        *limiter
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -161,8 +176,10 @@ type Server struct {
 	noLoops  bool     // the loops could not start: sessions use goroutines
 	conns    map[net.Conn]struct{}
 	sessions map[*session]struct{}
+	byID     map[uint64]*session // the same sessions, by ConnInfo.ID
 	wg       sync.WaitGroup
 	stopped  bool
+	closing  bool // CloseSessions ran: connections accepted now are dropped
 	idle     *time.Timer
 	started  uint64 // sessions upgraded so far
 	accepted uint64 // connections accepted so far
@@ -193,7 +210,15 @@ type ConnInfo struct {
 	TLS *tls.ConnectionState
 	// Target is the session's target, once Route has chosen it.
 	Target Endpoint
+	// Token is the request's token (Server.SessionToken), empty without
+	// one. It is a secret: log it only redacted.
+	Token string
+	// Expires, if set (by Route), is when the token stops being valid: a
+	// JWT's exp. The session list shows it; revocation ends the session
+	// then.
+	Expires time.Time
 
+	slot *slot      // the session's place in the limits' counts
 	conn connClient // who the connection is from, before any request
 }
 
@@ -286,6 +311,7 @@ func (s *Server) Serve(ln net.Listener) error {
 	if s.conns == nil {
 		s.conns = make(map[net.Conn]struct{})
 		s.sessions = make(map[*session]struct{})
+		s.byID = make(map[uint64]*session)
 	}
 	if s.IdleTimeout > 0 {
 		s.idle = time.AfterFunc(s.IdleTimeout, s.idleExpired)
@@ -338,11 +364,13 @@ func (s *Server) acceptLoop(acc accepter, w *workers) error {
 }
 
 // track registers an accepted connection and numbers it; false means the
-// server stopped.
+// server is closing its sessions. A connection accepted just before
+// StopAccepting is served all the same: its client was not refused, and
+// must not be reset (a drain, an upgrade's hand-over).
 func (s *Server) track(c net.Conn) (uint64, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.stopped {
+	if s.closing {
 		return 0, false
 	}
 	s.conns[c] = struct{}{}
@@ -432,6 +460,7 @@ func (s *Server) CloseSessions(code ws.StatusCode, reason string) {
 func (s *Server) StopSessions(cause Cause, code ws.StatusCode, reason string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closing = true
 	inSession := make(map[net.Conn]bool, len(s.sessions))
 	for ss := range s.sessions {
 		inSession[ss.raw] = true
@@ -463,6 +492,10 @@ func (s *Server) addSession(ss *session) bool {
 	}
 	s.started++
 	s.sessions[ss] = struct{}{}
+	if s.byID == nil {
+		s.byID = make(map[uint64]*session)
+	}
+	s.byID[ss.id] = ss
 	if s.idle != nil {
 		s.idle.Stop()
 	}
@@ -477,6 +510,9 @@ func (s *Server) removeSession(ss *session, st core.Stats) {
 	s.endedFromClient += st.FromClient
 	s.endedToClient += st.ToClient
 	delete(s.sessions, ss)
+	if s.byID[ss.id] == ss {
+		delete(s.byID, ss.id)
+	}
 	if len(s.sessions) == 0 && s.idle != nil && !s.stopped {
 		s.idle.Reset(s.IdleTimeout)
 	}

@@ -29,11 +29,15 @@ type session struct {
 	endpoint   Endpoint
 	id         uint64    // the connection's number (ConnInfo.ID)
 	started    time.Time // when the session was upgraded
-	clientAddr string    // ConnInfo.RemoteAddr: the client, as trusted proxies name it
+	clientAddr string    // ConnInfo.ClientAddr: the client, as trusted proxies name it
 	// proxyHeader is sent to the target first (Endpoint.ProxyProtocol).
 	proxyHeader []byte
 	log         *slog.Logger
 	traffic     *traffic
+	slot        *slot // released when the session ends
+	info        *ConnInfo
+	proto       string
+	stopping    atomic.Bool // stopped from outside (registry.go)
 
 	core core.Session
 
@@ -67,6 +71,7 @@ func newSession(s *Server, c net.Conn, br *bufio.Reader, proto string, ep Endpoi
 		started:  time.Now(),
 		log:      log,
 		ended:    make(chan struct{}),
+		info:     &ConnInfo{}, // the connection's, once upgraded
 	}
 	if s.Traffic != nil {
 		ss.traffic = &traffic{w: s.Traffic}
@@ -217,6 +222,7 @@ func (ss *session) finish() {
 		ss.rec.Close()
 	}
 	ss.srv.removeSession(ss, core.Stats{FromClient: end.FromClient, ToClient: end.ToClient})
+	ss.slot.release()
 	ss.raw.Close()
 	ss.srv.untrack(ss.raw)
 }

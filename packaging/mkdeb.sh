@@ -19,7 +19,8 @@ chmod 0755 "$root"
 doc=$root/usr/share/doc/$pkg
 install -d "$root/DEBIAN" "$root/usr/bin" "$root/usr/share/man/man1" "$doc" \
 	"$root/usr/share/bash-completion/completions" "$root/usr/share/zsh/vendor-completions" \
-	"$root/usr/share/fish/vendor_completions.d" "$root/usr/share/lintian/overrides"
+	"$root/usr/share/fish/vendor_completions.d" "$root/usr/share/lintian/overrides" \
+	"$root/lib/systemd/system" "$doc/examples"
 
 install -m 0755 "$bin" "$root/usr/bin/websockify"
 gzip -9n <"$docs/websockify.1" >"$root/usr/share/man/man1/websockify.1.gz"
@@ -27,6 +28,9 @@ install -m 0644 "$docs/websockify.bash" "$root/usr/share/bash-completion/complet
 install -m 0644 "$docs/_websockify" "$root/usr/share/zsh/vendor-completions/_websockify"
 install -m 0644 "$docs/websockify.fish" "$root/usr/share/fish/vendor_completions.d/websockify.fish"
 install -m 0644 "$here/debian/README.Debian" "$doc/README.Debian"
+# systemd units: an instance per /etc/websockify/NAME.conf (not enabled).
+install -m 0644 "$here/systemd/websockify@.service" "$here/systemd/websockify@.socket" "$root/lib/systemd/system/"
+install -m 0644 "$here/systemd/example.conf" "$doc/examples/example.conf"
 "$here/copyright.sh" >"$doc/copyright"
 chmod 0644 "$doc/copyright"
 date=$(date -u -R -d "@$SOURCE_DATE_EPOCH")
@@ -64,7 +68,7 @@ Description: WebSocket to TCP gateway (websockify in Go)
  programs embedded, every connection served from one process. It replaces
  Debian's websockify package, and noVNC keeps working on top of it.
 CTL
-(cd "$root" && find usr -type f | LC_ALL=C sort | xargs md5sum) >"$root/DEBIAN/md5sums"
+(cd "$root" && find lib usr -type f | LC_ALL=C sort | xargs md5sum) >"$root/DEBIAN/md5sums"
 chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/md5sums"
 find "$root" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 mkdir -p "$(dirname "$out")"

@@ -65,7 +65,7 @@ $(DIST)/websockify_$(VERSION)_linux_%: $(GOFILES) go.mod go.sum $(SHIMS) $(shell
 deb: $(DIST)/websockify-go_$(VERSION)_$(DEB_ARCH).deb
 
 $(DIST)/websockify-go_$(VERSION)_%.deb: $(DIST)/websockify_$(VERSION)_linux_% $(DOC_FILES) \
-		packaging/mkdeb.sh packaging/copyright.sh $(wildcard packaging/debian/*)
+		packaging/mkdeb.sh packaging/copyright.sh $(wildcard packaging/debian/*) $(wildcard packaging/systemd/*)
 	packaging/mkdeb.sh '$(VERSION)' $* $< $(DOCS) $@
 
 release: $(RELEASE_BINS) $(RELEASE_DEBS)

@@ -112,6 +112,16 @@ func TestDebInstall(t *testing.T) {
 
 	t.Run("novnc_proxy", func(t *testing.T) { testNoVNCProxy(t) })
 
+	t.Run("systemd units", func(t *testing.T) {
+		for _, f := range []string{"/lib/systemd/system/websockify@.service", "/lib/systemd/system/websockify@.socket",
+			"/usr/share/doc/" + debPackage + "/examples/example.conf"} {
+			if owner := runOK(t, "dpkg-query", "-S", f); !strings.HasPrefix(owner, debPackage+":") {
+				t.Errorf("%s belongs to %q", f, owner)
+			}
+		}
+		checkUnits(t, requireProgram(t, "systemd-analyze"), "/lib/systemd/system")
+	})
+
 	// Remove it. novnc depends on websockify, which only ours provides
 	// now, so dpkg needs --force-depends (restoreDebian then satisfies it).
 	out = runOK(t, "dpkg", "--remove", "--force-depends", debPackage)

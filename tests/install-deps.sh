@@ -20,6 +20,9 @@ PKGS="$PKGS gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 # the .deb, man-db and the three shells for the man page and completions,
 # qemu-user-static to run the arm64 build.
 PKGS="$PKGS lintian man-db bash-completion fish zsh qemu-user-static"
+# systemd (tests/systemd_test.go): systemd-socket-activate for socket
+# activation, systemd-analyze to verify the units (no systemd as PID 1).
+PKGS="$PKGS systemd"
 
 missing=""
 for p in $PKGS; do

@@ -88,6 +88,12 @@ func TestBrowserNoVNCProxy(t *testing.T) {
 // window is noVNCColor, until the test ends, and returns its RFB address.
 func startXvnc(t *testing.T) string {
 	t.Helper()
+	return startXvncColor(t, noVNCColor)
+}
+
+// startXvncColor is startXvnc with another root window colour.
+func startXvncColor(t *testing.T, color string) string {
+	t.Helper()
 	display := freeDisplay(t)
 	port := freePort(t)
 	cmd := exec.Command("Xtigervnc", fmt.Sprintf(":%d", display), "-rfbport", strconv.Itoa(port),
@@ -104,7 +110,7 @@ func startXvnc(t *testing.T) string {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	waitListening(t, addr)
 	for i := 0; ; i++ {
-		out, err := exec.Command("xsetroot", "-display", fmt.Sprintf(":%d", display), "-solid", noVNCColor).CombinedOutput()
+		out, err := exec.Command("xsetroot", "-display", fmt.Sprintf(":%d", display), "-solid", color).CombinedOutput()
 		if err == nil {
 			break
 		}

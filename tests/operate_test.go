@@ -465,7 +465,9 @@ func TestAdminPrivateEndpoints(t *testing.T) {
 		{"GET", "/healthz", "", 200},
 		{"HEAD", "/readyz", "", 200},
 		{"GET", "/", "", 404},
-		{"GET", "/sessions", "Bearer " + tok, 404},
+		{"GET", "/sessions", "Bearer " + tok, 200}, // the session API (issue #17): private
+		{"GET", "/sessions", "", 401},
+		{"GET", "/nothing", "Bearer " + tok, 404},
 		{"GET", "/metrics/../../etc/passwd", "", 404},
 		{"POST", "/metrics", "", 405},
 	} {

@@ -62,7 +62,7 @@ func lookupOK(t *testing.T, p Plugin, token string, want Target) {
 	if err != nil {
 		t.Fatalf("Lookup(%q): %v", token, err)
 	}
-	if got != want {
+	if got.Network != want.Network || got.Address != want.Address {
 		t.Fatalf("Lookup(%q) = %+v; want %+v", token, got, want)
 	}
 }

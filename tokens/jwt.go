@@ -158,5 +158,9 @@ func (p *jwtTokenAPI) target(payload []byte) (Target, error) {
 	if err != nil {
 		return Target{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
 	}
+	if c.EXP != nil {
+		sec, frac := math.Modf(*c.EXP)
+		t.Expires = time.Unix(int64(sec), int64(frac*1e9))
+	}
 	return t, nil
 }

@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/hex"
 	"os"
@@ -46,6 +47,9 @@ func TestJWTReferenceVectors(t *testing.T) {
 			p := newJWT(t, filepath.Join(dir, "public.pem"), Options{Now: fixedNow(tc.now)})
 			if tc.ok {
 				lookupOK(t, p, tok, want)
+				if got, _ := p.Lookup(context.Background(), tok); !got.Expires.Equal(time.Unix(200, 0)) {
+					t.Fatalf("Expires %v; want the exp claim", got.Expires)
+				}
 			} else {
 				lookupErr(t, p, tok, ErrInvalidToken)
 			}

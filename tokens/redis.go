@@ -142,6 +142,17 @@ func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
 // Close closes the connection pool.
 func (p *tokenRedis) Close() error { return p.client.Close() }
 
+// RedisBacked is implemented by TokenRedis: its client and key namespace,
+// which revocation (keyspace notifications) and the fleet's session
+// registry use.
+type RedisBacked interface {
+	RedisClient() *redis.Client
+	RedisNamespace() string
+}
+
+func (p *tokenRedis) RedisClient() *redis.Client { return p.client }
+func (p *tokenRedis) RedisNamespace() string     { return p.namespace }
+
 var plainRedisValue = regexp.MustCompile(`^\S+:\S+`)
 
 // parseRedisValue reads a stored target as the reference does: JSON

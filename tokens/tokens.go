@@ -23,6 +23,9 @@ type Target struct {
 	// (proxy_protocol=v1|v2|none in token files and Redis values):
 	// ProxyDefault leaves it to --target-proxy-protocol.
 	ProxyProtocol ProxyProtocol
+	// Expires, if set, is when the token stops being valid (a JWT's exp):
+	// with --revoke-sessions its sessions end then.
+	Expires time.Time
 }
 
 // ProxyProtocol is a token's choice of PROXY protocol header for its

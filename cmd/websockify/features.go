@@ -86,8 +86,13 @@ func reloadOnHangup(ctx context.Context, r *tlsconfig.Reloader, log *slog.Logger
 	})
 }
 
-// onHangup calls f for every SIGHUP until ctx ends.
+// onHangup calls f for every SIGHUP until ctx ends: as a step of the
+// hangups of ctx, when serve set them up, else on its own.
 func onHangup(ctx context.Context, f func()) {
+	if h, ok := ctx.Value(hangupsKey{}).(*hangups); ok {
+		h.add(ctx, f)
+		return
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {

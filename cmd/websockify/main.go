@@ -25,16 +25,16 @@ func main() {
 // in --wrap-mode=exit, and 1 for every other failure.
 func run(argv []string) int {
 	if len(argv) > 1 && argv[1] == "probe" {
-		pr, err := cmdline.ParseProbe(argv[2:], os.Stdout)
-		var ue *cmdline.UsageError
-		if errors.As(err, &ue) {
-			fmt.Fprintf(os.Stderr, "websockify: error: %v\nTry 'websockify probe --help' for the usage.\n", err)
-			return 2
-		}
-		if err == nil {
-			err = runProbe(pr)
-		}
-		return exitCode(err)
+		return subcommand("probe", func() (func() error, error) {
+			pr, err := cmdline.ParseProbe(argv[2:], os.Stdout)
+			return func() error { return runProbe(pr) }, err
+		})
+	}
+	if len(argv) > 1 && argv[1] == "sessions" {
+		return subcommand("sessions", func() (func() error, error) {
+			sc, err := cmdline.ParseSessions(argv[2:], os.Stdout)
+			return func() error { return runSessions(sc, os.Stdout) }, err
+		})
 	}
 	cfg, rb, err := cmdline.Parse(argv, versionString(), os.Stdout)
 	if err == nil {
@@ -43,6 +43,21 @@ func run(argv []string) int {
 		} else {
 			err = serve(context.Background(), cfg)
 		}
+	}
+	return exitCode(err)
+}
+
+// subcommand runs "websockify NAME ...": parse reads its arguments and
+// returns what runs it; usage mistakes exit 2 with a pointer to its help.
+func subcommand(name string, parse func() (run func() error, err error)) int {
+	run, err := parse()
+	var ue *cmdline.UsageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(os.Stderr, "websockify: error: %v\nTry 'websockify %s --help' for the usage.\n", err, name)
+		return 2
+	}
+	if err == nil {
+		err = run()
 	}
 	return exitCode(err)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/websockify-go/websockify/admin"
 	"github.com/websockify-go/websockify/gateway"
 	"github.com/websockify-go/websockify/internal/cmdline"
+	"github.com/websockify-go/websockify/internal/listen"
 	"github.com/websockify-go/websockify/internal/route"
 	"github.com/websockify-go/websockify/metrics"
 	"github.com/websockify-go/websockify/supervisor"
@@ -37,6 +38,10 @@ type operating struct {
 	metrics *metrics.Metrics
 	ready   *admin.Readiness
 	log     *slog.Logger
+
+	// private registers more private endpoints on the admin listener
+	// (the session API).
+	private []func(handle func(pattern string, h http.Handler))
 
 	// Set by buildServer: what /readyz?deep=1 checks.
 	target  gateway.Endpoint // a fixed target, if any
@@ -106,13 +111,24 @@ func (op *operating) watchWrapped(w *wrapped) {
 }
 
 // serveAdmin opens the admin listener and serves /metrics, /healthz and
-// /readyz, and the Go profiler under /debug/pprof/ (private), until ctx ends or the returned stop is called. Without
+// /readyz, and the Go profiler under /debug/pprof/ and the session API
+// (private), until ctx ends or the returned stop is called. Without
 // --admin-listen it does nothing.
-func (op *operating) serveAdmin(ctx context.Context, cfg *cmdline.Config) (stop func(), err error) {
+//
+// listen, if not nil, opens the listener with the given function of
+// default: the upgrader's, which takes it from the previous process and
+// passes it on to the next.
+func (op *operating) serveAdmin(ctx context.Context, cfg *cmdline.Config, listen func(network, addr string, open func(network, addr string) (net.Listener, error)) (net.Listener, error)) (stop func(), err error) {
 	if !op.enabled {
 		return func() {}, nil
 	}
-	as, err := admin.New(admin.Config{Addr: cfg.AdminListen, TokenFile: cfg.AdminTokenFile}, op.log)
+	acfg := admin.Config{Addr: cfg.AdminListen, TokenFile: cfg.AdminTokenFile}
+	if listen != nil {
+		acfg.Listen = func(network, addr string) (net.Listener, error) {
+			return listen(network, addr, openAdmin)
+		}
+	}
+	as, err := admin.New(acfg, op.log)
 	if err != nil {
 		return nil, err
 	}
@@ -126,6 +142,9 @@ func (op *operating) serveAdmin(ctx context.Context, cfg *cmdline.Config) (stop 
 	as.HandlePrivate("GET /debug/pprof/profile", http.HandlerFunc(pprof.Profile))
 	as.HandlePrivate("GET /debug/pprof/symbol", http.HandlerFunc(pprof.Symbol))
 	as.HandlePrivate("GET /debug/pprof/trace", http.HandlerFunc(pprof.Trace))
+	for _, register := range op.private {
+		register(as.HandlePrivate)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -143,7 +162,7 @@ func (op *operating) serveAdmin(ctx context.Context, cfg *cmdline.Config) (stop 
 	if !as.Unix() {
 		where = as.Addr().String()
 	}
-	op.log.Info("  - Admin listener on " + where + " (/metrics, /healthz, /readyz)")
+	op.log.Info("  - Admin listener on " + where + " (/metrics, /healthz, /readyz, /sessions)")
 	return func() {
 		cancel()
 		<-done
@@ -214,4 +233,14 @@ func dialCheck(ctx context.Context, network, address string) error {
 		return fmt.Errorf("target %s: %w", address, err)
 	}
 	return c.Close()
+}
+
+// openAdmin opens the admin listener as admin.New does by default: a Unix
+// socket with mode 0600 (a stale socket file replaced), or TCP.
+func openAdmin(network, addr string) (net.Listener, error) {
+	if network == "unix" {
+		ln, _, err := listen.Unix(addr, admin.SocketMode)
+		return ln, err
+	}
+	return net.Listen(network, addr)
 }

@@ -20,8 +20,10 @@ import (
 	"github.com/websockify-go/websockify/gateway"
 	"github.com/websockify-go/websockify/internal/cmdline"
 	"github.com/websockify-go/websockify/internal/daemon"
+	"github.com/websockify-go/websockify/internal/handover"
 	"github.com/websockify-go/websockify/internal/listen"
 	"github.com/websockify-go/websockify/internal/logging"
+	"github.com/websockify-go/websockify/internal/systemd"
 	"github.com/websockify-go/websockify/tokens"
 	"github.com/websockify-go/websockify/webui"
 )
@@ -64,8 +66,31 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 		log.Warn(w)
 	}
 
+	// Upgrades (SIGUSR2) pass the listener and the pid file to a new
+	// process of the binary; this process may be such a new one.
+	upg, err := handover.New()
+	if err != nil {
+		return err
+	}
+	upgraded := upg.HasParent()
+	// Signals are ours from now on: a SIGUSR2 or SIGTERM that arrives
+	// while we start is handled once serving, not lost or fatal.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGUSR2)
+	defer signal.Stop(sigs)
+	defer func() {
+		if upgraded && err != nil {
+			// The previous process serves on; say why this one could not.
+			log.Error("upgrade: the new process cannot serve", "err", err)
+		}
+	}()
+
+	hup := newHangups()
+	hctx, stopHangups := context.WithCancel(hup.with(ctx))
+	defer stopHangups()
+
 	op := newOperating(cfg, log)
-	srv, w, cleanup, err := newServer(ctx, cfg, op, log)
+	srv, w, cleanup, err := newServer(hctx, cfg, op, log)
 	if err != nil {
 		return err
 	}
@@ -73,38 +98,89 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 
 	ln := inherited
 	removeSocket := func() error { return nil }
-	if ln == nil {
-		if ln, removeSocket, err = openListener(ctx, cfg); err != nil {
+	source := "" // where the listener comes from, when not bound here
+	switch {
+	case ln != nil:
+	case upgraded:
+		if ln, err = upg.Listener(); err != nil {
+			return err
+		}
+		if ln == nil {
+			return errors.New("upgrade: the previous process passed no listener")
+		}
+		if cfg.UnixListen != "" {
+			removeSocket = listen.RemoveLater(cfg.UnixListen)
+		}
+		source = "the listener of the previous process (upgrade)"
+	default:
+		if ln, source, removeSocket, err = openListener(ctx, cfg); err != nil {
 			return err
 		}
 	}
+	handedOver := false
 	detached := false
 	defer func() {
 		ln.Close()
-		if !detached { // the daemon child serves the socket file now
+		if !detached && !handedOver { // the daemon child, or the new process, serves the socket file now
 			removeSocket()
 		}
 	}()
-	if !child {
-		banner(log, cfg, ln, srv)
+	if !child && !upgraded {
+		banner(log, cfg, ln, srv, source)
+	} else if upgraded {
+		log.Info("upgrade: new process " + strconv.Itoa(os.Getpid()) + " serving " + ln.Addr().String() + ", passed by the previous process")
+		if cfg.Daemon {
+			os.Chdir("/") // as the daemon it replaces (its stdio is already /dev/null)
+		}
 	}
-	if cfg.Daemon && !child {
+	if cfg.Daemon && !child && !upgraded {
 		err := daemon.Detach(ln, daemon.Options{})
 		detached = err == nil
 		return err
 	}
-	stopAdmin, err := op.serveAdmin(ctx, cfg)
+	// The admin listener goes to a new process on upgrades too: it could
+	// not bind the port while this one holds it.
+	stopAdmin, err := op.serveAdmin(ctx, cfg, upg.ListenWith)
 	if err != nil {
 		return err
 	}
 	defer stopAdmin()
+	var pidFile *daemon.PIDFile
 	if cfg.PIDFile != "" {
-		remove, err := daemon.WritePIDFile(cfg.PIDFile)
-		if err != nil {
+		if pidFile, err = openPIDFile(upg, cfg.PIDFile); err != nil {
 			return err
 		}
-		defer remove()
+		defer func() {
+			if handedOver {
+				pidFile.Keep()
+			} else {
+				pidFile.Remove()
+			}
+		}()
+		if !upgraded {
+			if err := pidFile.WritePID(); err != nil {
+				return err
+			}
+		}
 	}
+	switch {
+	case w != nil:
+		upg.Refuse("upgrades are refused in wrap mode: the wrapped program cannot be handed over (restart instead)")
+	case cfg.Inetd:
+		upg.Refuse("upgrades are refused with --inetd: the listener belongs to inetd")
+	case cfg.RunOnce:
+		upg.Refuse("upgrades are refused with --run-once")
+	default:
+		var pf *os.File
+		if pidFile != nil {
+			pf = pidFile.File()
+		}
+		if err := upg.Pass(ln, pf); err != nil {
+			upg.Refuse(err.Error())
+		}
+	}
+	defer upg.Stop()
+
 	var ready func(error)
 	if child {
 		ready = func(err error) {
@@ -125,7 +201,57 @@ func serve(ctx context.Context, cfg *cmdline.Config) (err error) {
 			defer closeOut()
 		}
 	}
-	return runServer(ctx, cfg, srv, w, ln, log, ready)
+	lc := &lifecycle{srv: srv, log: log, drain: cfg.DrainTimeout, upg: upg, sigs: sigs,
+		ready: op.ready, stopAdmin: stopAdmin,
+		sd: systemd.NewNotifier(log), upgrade: make(chan error, 1)}
+	wd, err := systemd.WatchdogInterval(upgraded)
+	if err != nil {
+		log.Warn("systemd watchdog off", "err", err)
+	}
+	wctx, stopWatchdog := context.WithCancel(ctx)
+	defer stopWatchdog()
+	lc.stopNotify = stopWatchdog
+	serving := func() error {
+		if upgraded && pidFile != nil {
+			if err := pidFile.WritePID(); err != nil {
+				return err
+			}
+		}
+		// systemd learns the new MAINPID before the previous process hears
+		// that it may exit (systemd reads notifications before SIGCHLD):
+		// its exit is then not the service's.
+		lc.sd.Ready(lc.status("serving"))
+		if err := upg.Ready(); err != nil {
+			return fmt.Errorf("upgrade: %w", err)
+		}
+		lc.sd.Watchdog(wctx, wd, statusRefresh, func() string { return lc.status("serving") })
+		return nil
+	}
+	hup.run(hctx, log, func() {
+		log.Info("SIGHUP: reloading")
+		lc.sd.Reloading()
+	}, func() { lc.sd.Ready(lc.status("serving")) })
+	handedOver, err = runServer(hctx, cfg, srv, w, ln, log, ready, lc, serving)
+	return err
+}
+
+// statusRefresh is how often systemd's STATUS= (open sessions) is updated
+// when no watchdog sets the pace.
+const statusRefresh = 5 * time.Second
+
+// openPIDFile locks the pid file, or takes over the one the previous
+// process passed in an upgrade.
+func openPIDFile(upg *handover.Upgrader, path string) (*daemon.PIDFile, error) {
+	if upg.HasParent() {
+		f, err := upg.PIDFile()
+		if err != nil {
+			return nil, err
+		}
+		if f != nil {
+			return daemon.AdoptPIDFile(f, path)
+		}
+	}
+	return daemon.LockPIDFile(path)
 }
 
 // newServer builds the gateway from the options: target (or wrapped
@@ -154,6 +280,10 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, op *operating, log *s
 		ForwardedHeader:  cfg.ForwardedHeader,
 		TokenSubprotocol: cfg.TokenSubprotocol,
 		Logger:           log,
+		Limits: gateway.Limits{
+			MaxConnections: cfg.Sessions.MaxConnections, PerClient: cfg.Sessions.MaxPerIP,
+			PerToken: cfg.Sessions.MaxPerToken, HandshakeRate: cfg.Sessions.HandshakeRate,
+		},
 	}
 	var cleanups []func()
 	cleanup = func() {
@@ -193,11 +323,17 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, op *operating, log *s
 	op.target, op.tokens = srv.Target, rt.Tokens
 	if rt.Tokens != nil {
 		srv.Route = rt.Route
+		srv.SessionToken = rt.Token
 		srv.Target = gateway.Endpoint{Label: rt.Label}
 	}
 	if rt.Auth != nil {
 		srv.Authorize = rt.Authorize
 	}
+	stopSessionControl, err := startSessionControl(ctx, cfg, srv, rt, op, log)
+	if err != nil {
+		return nil, nil, cleanup, err
+	}
+	cleanups = append(cleanups, stopSessionControl)
 	if len(cfg.Wrap) > 0 {
 		if w, err = newWrapped(cfg, log); err != nil {
 			return nil, nil, cleanup, err
@@ -299,22 +435,28 @@ func tokenFile(src string) string {
 // ready, if not nil (a -D child), is called once serving has started: at
 // once without a wrapped program, else once the program listens, or with
 // the reason it does not within daemonWrapWait (runServer then stops).
-func runServer(ctx context.Context, cfg *cmdline.Config, srv *gateway.Server, w *wrapped, ln net.Listener, log *slog.Logger, ready func(error)) error {
+// serving is called at that same moment in every process (systemd's
+// READY=1, the upgrade's hand-over).
+//
+// SIGTERM drains (--drain-timeout) and stops; SIGINT stops at once;
+// SIGUSR2 upgrades (lc.upg), after which this process drains and returns
+// with handedOver true.
+func runServer(ctx context.Context, cfg *cmdline.Config, srv *gateway.Server, w *wrapped, ln net.Listener, log *slog.Logger, ready func(error), lc *lifecycle, serving func() error) (handedOver bool, err error) {
 	if cfg.Timeout > 0 {
 		t := time.AfterFunc(cfg.Timeout, func() {
 			log.Info("listener exit due to --timeout " + strconv.Itoa(int(cfg.Timeout/time.Second)))
+			lc.upg.Stop() // its duplicate of the listener too
 			srv.StopAccepting()
 		})
 		defer t.Stop()
 	}
 
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
+	sigs := lc.sigs
 
 	var wrapDone <-chan error
 	stopWrap := func() error { return nil }
 	notReady := make(chan error, 1)
+	started := make(chan error, 1) // serving's result
 	if w != nil {
 		// Runs after the program is stopped (stopWrap below): kills what
 		// is left in the cgroup, such as daemons it started.
@@ -326,69 +468,127 @@ func runServer(ctx context.Context, cfg *cmdline.Config, srv *gateway.Server, w 
 			cancel()
 			return <-done
 		}
-		if ready != nil {
-			go func() {
-				t := time.NewTimer(daemonWrapWait)
-				defer t.Stop()
-				select {
-				case <-w.first:
+		go func() {
+			t := time.NewTimer(daemonWrapWait)
+			defer t.Stop()
+			select {
+			case <-w.first:
+				if ready != nil {
 					ready(nil)
-				case <-t.C:
-					why := w.proc.Diagnosis()
-					if why == "" {
-						why = "it is not listening"
-					}
-					notReady <- fmt.Errorf("wrapped program %s not ready after %v: %s", w.label, daemonWrapWait, why)
-				case <-wctx.Done():
 				}
-			}()
+				started <- serving()
+			case <-t.C:
+				if ready == nil {
+					// In the foreground, clients wait for the program (or
+					// get 503): only systemd waits for its readiness.
+					select {
+					case <-w.first:
+						started <- serving()
+					case <-wctx.Done():
+					}
+					return
+				}
+				why := w.proc.Diagnosis()
+				if why == "" {
+					why = "it is not listening"
+				}
+				notReady <- fmt.Errorf("wrapped program %s not ready after %v: %s", w.label, daemonWrapWait, why)
+			case <-wctx.Done():
+			}
+		}()
+	} else {
+		if ready != nil {
+			ready(nil)
 		}
-	} else if ready != nil {
-		ready(nil)
+		started <- serving()
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	shutdown := func() {
-		sctx, cancel := context.WithTimeout(ctx, shutdownGrace)
-		defer cancel()
-		srv.Shutdown(sctx)
-	}
-	select {
-	case err := <-served:
-		if werr := stopWrap(); err == nil {
-			err = ignoreStopped(werr)
+	upgrading := false
+	for {
+		select {
+		case err := <-served:
+			if werr := stopWrap(); err == nil {
+				err = ignoreStopped(werr)
+			}
+			return false, err
+		case err := <-started:
+			if err != nil {
+				// This process was started by an upgrade and cannot take
+				// over: the previous one serves on.
+				log.Error("upgrade: this new process cannot take over; the previous one serves on", "err", err)
+				lc.closeNow(ctx, served)
+				stopWrap()
+				return false, err
+			}
+		case sig := <-sigs:
+			if sig == syscall.SIGUSR2 {
+				lc.startUpgrade(&upgrading)
+				continue
+			}
+			log.Info("In exit", "signal", sig.String())
+			if pid, ok := lc.upg.Predecessor(); ok {
+				// systemd (KillMode=mixed) signals the main process only:
+				// the previous one, still draining, stops with it.
+				log.Info(fmt.Sprintf("passing %v to the previous process %d, which still drains", sig, pid))
+				syscall.Kill(pid, sig.(syscall.Signal))
+			}
+			if sig == syscall.SIGINT {
+				lc.sd.Stopping(lc.status("stopping"))
+				err = lc.closeNow(ctx, served)
+			} else {
+				err = lc.drainAndStop(ctx, "SIGTERM", true, served, sigs)
+			}
+			if errors.Is(err, gateway.ErrServerStopped) {
+				err = nil // the signal came before Serve started: a clean stop all the same
+			}
+			if werr := stopWrap(); err == nil {
+				err = ignoreStopped(werr)
+			}
+			return false, err
+		case err := <-lc.upgrade:
+			upgrading = false
+			var refused *handover.RefusedError
+			switch {
+			case errors.As(err, &refused):
+				log.Warn("SIGUSR2: upgrade refused: " + err.Error())
+			case err != nil:
+				log.Error("upgrade failed; this process serves on", "err", err)
+			}
+			if err != nil {
+				continue
+			}
+			// (The upgrader's Exit channel also closes when it is merely
+			// stopped, as --timeout does: a nil Upgrade is the hand-over.)
+			log.Info("upgrade: the new process serves; this one stops accepting")
+			lc.stopAdmin() // the new process answers on the admin listener
+			lc.stopNotify()
+			err = lc.drainAndStop(ctx, "upgraded", false, served, sigs)
+			if errors.Is(err, gateway.ErrServerStopped) {
+				err = nil
+			}
+			if werr := stopWrap(); err == nil {
+				err = ignoreStopped(werr)
+			}
+			return true, err
+		case err := <-wrapDone:
+			// Exit mode: the program ended (its status is our exit status), or
+			// it could not be started at all.
+			log.Info("Wrapped command exited (or daemon)", "err", err)
+			lc.closeNow(ctx, served)
+			if d := w.proc.Diagnosis(); d != "" && !w.wasReady() {
+				err = &diagnosedError{msg: d, err: err}
+			}
+			return false, err
+		case err := <-notReady:
+			log.Error(err.Error())
+			lc.closeNow(ctx, served)
+			if werr := stopWrap(); werr != nil && !errors.Is(werr, context.Canceled) {
+				err = errors.Join(err, werr)
+			}
+			return false, err
 		}
-		return err
-	case sig := <-sigs:
-		log.Info("In exit", "signal", sig.String())
-		shutdown()
-		err := <-served
-		if errors.Is(err, gateway.ErrServerStopped) {
-			err = nil // the signal came before Serve started: a clean stop all the same
-		}
-		if werr := stopWrap(); err == nil {
-			err = ignoreStopped(werr)
-		}
-		return err
-	case err := <-wrapDone:
-		// Exit mode: the program ended (its status is our exit status), or
-		// it could not be started at all.
-		log.Info("Wrapped command exited (or daemon)", "err", err)
-		shutdown()
-		<-served
-		if d := w.proc.Diagnosis(); d != "" && !w.wasReady() {
-			err = &diagnosedError{msg: d, err: err}
-		}
-		return err
-	case err := <-notReady:
-		log.Error(err.Error())
-		shutdown()
-		<-served
-		if werr := stopWrap(); werr != nil && !errors.Is(werr, context.Canceled) {
-			err = errors.Join(err, werr)
-		}
-		return err
 	}
 }
 
@@ -411,23 +611,34 @@ func ignoreStopped(err error) error {
 	return err
 }
 
-// openListener opens the listening socket; remove deletes a Unix socket's
-// file if it is still ours (a no-op for the others).
-func openListener(ctx context.Context, cfg *cmdline.Config) (ln net.Listener, remove func() error, err error) {
+// openListener opens the listening socket: standard input with --inetd,
+// the socket systemd passed (socket activation), or a socket bound here.
+// source names where a listener not bound here comes from; remove deletes
+// a Unix socket's file if it is still ours (a no-op for the others).
+func openListener(ctx context.Context, cfg *cmdline.Config) (ln net.Listener, source string, remove func() error, err error) {
 	none := func() error { return nil }
+	if !cfg.Inetd {
+		ln, err := listen.Activated()
+		if err != nil {
+			return nil, "", nil, err
+		}
+		if ln != nil {
+			return ln, "systemd socket activation", none, nil
+		}
+	}
 	switch {
 	case cfg.Inetd:
 		ln, err = listen.Inetd()
-		return ln, none, err
+		return ln, "inetd", none, err
 	case cfg.UnixListen != "":
 		ul, remove, err := listen.Unix(cfg.UnixListen, cfg.UnixMode)
 		if err != nil {
-			return nil, nil, err
+			return nil, "", nil, err
 		}
-		return ul, remove, nil
+		return ul, "", remove, nil
 	default:
 		ln, err = listen.TCP(ctx, cfg.Listen.Host, cfg.Listen.Port, cfg.PreferIPv6)
-		return ln, none, listenHint(err, cfg.Listen)
+		return ln, "", none, listenHint(err, cfg.Listen)
 	}
 }
 
@@ -467,14 +678,18 @@ func target(cfg *cmdline.Config) gateway.Endpoint {
 	return gateway.Endpoint{Network: "tcp", Address: cfg.Target.String()}
 }
 
-// banner logs the reference's startup summary.
-func banner(log *slog.Logger, cfg *cmdline.Config, ln net.Listener, srv *gateway.Server) {
+// banner logs the reference's startup summary. source names where a
+// listener not bound here comes from (inetd, systemd).
+func banner(log *slog.Logger, cfg *cmdline.Config, ln net.Listener, srv *gateway.Server, source string) {
 	log.Info("WebSocket server settings:")
 	src := ""
 	switch {
-	case cfg.Inetd:
+	case source == "inetd":
 		log.Info("  - Listen for inetd connections")
 		src = "inetd"
+	case source != "":
+		src = ln.Addr().String()
+		log.Info("  - Listen on " + src + " (" + source + ")")
 	case cfg.UnixListen != "":
 		log.Info("  - Listen on unix socket " + cfg.UnixListen)
 		src = cfg.UnixListen

@@ -18,6 +18,7 @@ import (
 
 	"github.com/websockify-go/websockify/gateway"
 	"github.com/websockify-go/websockify/internal/cmdline"
+	"github.com/websockify-go/websockify/internal/systemd"
 	"github.com/websockify-go/websockify/rebind"
 	"github.com/websockify-go/websockify/supervisor"
 )
@@ -84,7 +85,7 @@ func newWrapped(cfg *cmdline.Config, log *slog.Logger) (*wrapped, error) {
 	w.proc = &supervisor.Process{
 		Argv: cfg.Wrap,
 		Environ: func(port int) []string {
-			return rebind.Env(os.Environ(), lib, cfg.Listen.Port, port)
+			return rebind.Env(systemd.WithoutServiceVars(os.Environ()), lib, cfg.Listen.Port, port)
 		},
 		Check:       rebind.CheckPreload,
 		Mode:        mode,

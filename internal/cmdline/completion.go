@@ -140,7 +140,7 @@ _websockify() {
         return
     fi
     if ((COMP_CWORD == 1)); then
-        _websockify_reply -W 'probe rebind'
+        _websockify_reply -W 'probe rebind sessions'
     fi
 }
 complete -F _websockify websockify
@@ -163,7 +163,7 @@ _websockify() {
         return
     fi
     if (( CURRENT == 2 )) && [[ $words[2] != -* ]]; then
-        _alternative 'subcommand:subcommand:(probe rebind)' 'listen:[source_addr\:]source_port: '
+        _alternative 'subcommand:subcommand:(probe rebind sessions)' 'listen:[source_addr\:]source_port: '
         return
     fi
     _arguments -s -S \
@@ -254,6 +254,7 @@ func fishCompletion(ch Choices) (string, error) {
 	script = strings.Replace(script, "# websockify fish shell completion\n",
 		"# fish completion for websockify(1); generated from its option definitions.\n", 1)
 	script += "complete -c websockify -n '__fish_is_first_arg' -f -a rebind -d 'run a program with its binds of OLD_PORT moved to loopback NEW_PORT'\n" +
-		"complete -c websockify -n '__fish_is_first_arg' -f -a probe -d 'check a running websockify: open a WebSocket, exit 0 or 1'\n"
+		"complete -c websockify -n '__fish_is_first_arg' -f -a probe -d 'check a running websockify: open a WebSocket, exit 0 or 1'\n" +
+		"complete -c websockify -n '__fish_is_first_arg' -f -a sessions -d 'list and end the sessions of a running websockify'\n"
 	return script, nil
 }

@@ -75,6 +75,9 @@ const (
 	// The admin listener (metrics, health).
 	flagAdminListen    = "admin-listen"
 	flagAdminTokenFile = "admin-token-file"
+
+	// Drain and upgrade (issue 16 part B).
+	flagDrainTimeout = "drain-timeout"
 )
 
 // unsupported lists options whose features have not landed yet. Using one
@@ -93,6 +96,7 @@ const (
 	catWrap    = "Wrap mode (PORT -- PROGRAM ARGS)"
 	catProxy   = "Sockets: behind a load balancer"
 	catAdmin   = "Operating: the admin listener (metrics, health)"
+	catDrain   = "Zero downtime: drain, upgrade, systemd" // sorts last
 )
 
 func flags() []cli.Flag {
@@ -165,8 +169,11 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Category: catWrap, Name: flagWrapMode, Value: "exit", Usage: "`MODE` when the program exits: exit, ignore (it daemonizes, as vncserver) or respawn"},
 		&cli.IntFlag{Category: catWrap, Name: flagWrapGrace, Value: 10, Usage: "`SECONDS` the program has to exit after SIGTERM before SIGKILL"},
 		&cli.IntFlag{Category: catWrap, Name: flagWrapStartLimit, Value: 10, Usage: "respawn gives up after `N` failed starts in a row (exited before listening, or failed within 10 s); 0: never"},
+		&cli.IntFlag{Category: catDrain, Name: flagDrainTimeout, Usage: "on SIGTERM (or after a SIGUSR2 upgrade), stop accepting and let open sessions run up to `SECONDS` before closing them with 1001; a second SIGTERM or SIGINT closes them at once"},
+
 		&cli.StringFlag{Category: catWrap, Name: flagRebindSO, EnvVars: []string{"WEBSOCKIFY_REBIND_SO"}, Usage: "use the rebind.so `FILE` instead of the embedded one", TakesFile: true},
 	}
+	fl = append(fl, sessionFlags()...)
 	// A switch is off unless given, and "(default: false)" says nothing;
 	// a zero interval is off.
 	for _, f := range fl {

@@ -22,7 +22,7 @@ func TestHelp(t *testing.T) {
 	}
 	help := out.String()
 	last := -1
-	for _, cat := range []string{catGeneral, catAdmin, catSockets, catProxy, catTLS, catTokens, catWeb, catWrap, "EXAMPLES:"} {
+	for _, cat := range []string{catGeneral, catAdmin, catSockets, catProxy, catTLS, catTokens, catWeb, catWrap, catDrain, "EXAMPLES:"} {
 		i := strings.Index(help, "\n   "+cat+"\n")
 		if cat == "EXAMPLES:" {
 			i = strings.Index(help, "\nEXAMPLES:\n")

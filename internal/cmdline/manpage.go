@@ -181,7 +181,7 @@ func synopsisLine(line string) string {
 	words := strings.Fields(line)
 	for i, w := range words {
 		switch {
-		case i == 0 || (i == 1 && (w == "rebind" || w == "probe")) || w == "--":
+		case i == 0 || (i == 1 && (w == "rebind" || w == "probe" || w == "sessions")) || w == "--":
 			words[i] = "**" + mdEscape(w) + "**"
 		default:
 			words[i] = mdEscape(w)
@@ -215,6 +215,10 @@ func writeEnvironment(b *strings.Builder) {
 	}
 	b.WriteString("**XDG\\_RUNTIME\\_DIR**\n:   where **websockify rebind** caches the embedded rebind.so " +
 		"(otherwise the user's cache directory).\n\n")
+	b.WriteString("**LISTEN\\_FDS**, **LISTEN\\_PID**\n:   systemd socket activation: serve the one listening socket passed " +
+		"instead of binding the command line's address (not with **--inetd**).\n\n")
+	b.WriteString("**NOTIFY\\_SOCKET**, **WATCHDOG\\_USEC**\n:   systemd notifications: READY=1 once listening (and once the wrapped " +
+		"program listens), STOPPING=1, RELOADING=1, STATUS= with the open sessions, WATCHDOG=1 every half WATCHDOG\\_USEC.\n\n")
 }
 
 // mdEscape escapes the characters markdown would take as formatting.
@@ -279,6 +283,14 @@ redacted token, driver, duration, bytes each way, close code and cause.
 sends data and waits for an answer, and exits 0 if all went well, 1 with the reason otherwise:
 a health check for a running websockify. **websockify probe --help** lists its options.
 
+# SESSIONS
+
+**websockify sessions** [**--admin** *ADDR*] [**--admin-token-file** *FILE*] **list**|**show**|**kill** ...
+lists and ends the sessions of a running websockify through its admin listener
+(**--admin-listen**): **list** [**--all**] [**--json**], **show** *ID*, **kill** [**--reason** *TEXT*] *ID*...,
+**kill** [**--all**] **--token** *TOKEN*. Ended sessions get close 1008 with the reason.
+**websockify sessions --help** lists its options.
+
 `
 
 const manRest = `# EXIT STATUS
@@ -297,11 +309,17 @@ const manRest = `# EXIT STATUS
 
 # SIGNALS
 
-**SIGTERM**, **SIGINT**
-:   stop accepting, close every open session with code 1001, stop the wrapped program, exit 0.
+**SIGTERM**
+:   stop accepting (the listening socket is closed); with **--drain-timeout**, let open sessions run until they end or the timeout passes; then close what is left with code 1001, stop the wrapped program, exit 0. A second SIGTERM skips the wait.
+
+**SIGINT**
+:   as SIGTERM without the wait: close every open session with code 1001 at once.
 
 **SIGHUP**
-:   reload the TLS certificate and key (open sessions keep theirs), and forward the signal to the wrapped program.
+:   reload the TLS certificate and key (open sessions keep theirs), and forward the signal to the wrapped program. Never fatal.
+
+**SIGUSR2**
+:   upgrade: start a new process of the binary at the same path, hand it the listening socket, the admin listener and the pid file, and once it serves, stop accepting and drain as on SIGTERM. A new process that fails leaves this one serving. Refused (logged) during an upgrade, while the previous process drains, in wrap mode, with **--inetd** and with **--run-once**.
 
 `
 
@@ -309,6 +327,9 @@ const manFiles = `# FILES
 
 *self.pem*
 :   the default certificate (with the key, unless **--key** is given), in the working directory.
+
+*/lib/systemd/system/websockify@.service*, */lib/systemd/system/websockify@.socket*, */etc/websockify/NAME.conf*
+:   systemd units (in the Debian package): an instance per configuration file, which holds WEBSOCKIFY\_ARGS=*the command line*.
 
 */usr/share/bash-completion/completions/websockify*, */usr/share/zsh/vendor-completions/\_websockify*, */usr/share/fish/vendor\_completions.d/websockify.fish*
 :   shell completion for bash, zsh and fish.

@@ -84,6 +84,9 @@ type Config struct {
 	IdleTimeout  time.Duration
 	Heartbeat    time.Duration
 	Relay        gateway.Relay
+	// DrainTimeout is how long open sessions may run after SIGTERM or an
+	// upgrade before they are closed with 1001; zero closes them at once.
+	DrainTimeout time.Duration
 
 	MaxFrameSize     int64
 	MaxHeaderBytes   int
@@ -101,6 +104,9 @@ type Config struct {
 	// "unix:/absolute/path"; empty: none.
 	AdminListen    string
 	AdminTokenFile string // absolute
+
+	// Sessions holds the session control options (sessions.go).
+	Sessions SessionControl
 
 	// Warnings are notes for the log about accepted but inert options.
 	Warnings []string
@@ -133,6 +139,7 @@ websockify [options] --unix-listen=FILE target_addr:target_port
 websockify [options] --inetd target_addr:target_port
 websockify [options] [source_addr:]source_port -- PROGRAM [ARGS...]
 websockify probe [--send DATA] [--expect DATA] [--timeout SECONDS] [--insecure] URL
+websockify sessions [--admin ADDR] [--admin-token-file FILE] list|show|kill ...
 websockify rebind OLD_PORT NEW_PORT PROGRAM [ARGS...]`
 
 // Parse reads argv (with the program name first). It returns either a
@@ -236,6 +243,10 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 	if err := cfg.parseValues(c); err != nil {
 		return nil, err
 	}
+	var err error
+	if cfg.Sessions, err = sessionControl(c); err != nil {
+		return nil, err
+	}
 	if err := cfg.checkLimits(); err != nil {
 		return nil, err
 	}
@@ -252,6 +263,9 @@ func build(c *cli.Context, pos, wrap []string, hasWrap bool) (*Config, error) {
 		return nil, err
 	}
 	if err := cfg.checkEffect(c.IsSet); err != nil {
+		return nil, err
+	}
+	if err := cfg.checkSessionControl(c.IsSet); err != nil {
 		return nil, err
 	}
 	if err := cfg.checkAdmin(c.IsSet); err != nil {
@@ -335,7 +349,7 @@ func (cfg *Config) parseValues(c *cli.Context) error {
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
-	}{{flagTimeout, &cfg.Timeout}, {flagIdleTimeout, &cfg.IdleTimeout}, {flagHeartbeat, &cfg.Heartbeat}} {
+	}{{flagTimeout, &cfg.Timeout}, {flagIdleTimeout, &cfg.IdleTimeout}, {flagHeartbeat, &cfg.Heartbeat}, {flagDrainTimeout, &cfg.DrainTimeout}} {
 		n := c.Int(d.name)
 		if n < 0 {
 			return usageErrorf("--%s must not be negative", d.name)

@@ -106,6 +106,8 @@ func TestParseErrors(t *testing.T) {
 		{[]string{"--wrap-mode=sometimes", "6080", "h:1"}, "invalid choice", true},
 		{[]string{"--unix-listen=/x", "--unix-listen-mode=9", "h:1"}, "Error parsing listen unix socket mode", true},
 		{[]string{"--timeout=-1", "6080", "h:1"}, "must not be negative", true},
+		{[]string{"--drain-timeout=-1", "6080", "h:1"}, "--drain-timeout must not be negative", true},
+		{[]string{"--drain-timeout=soon", "6080", "h:1"}, "drain-timeout", true},
 		{[]string{"--max-frame-size=10", "6080", "h:1"}, "max-frame-size", true},
 		{[]string{"6080", "--"}, "No program to wrap", true},
 		{[]string{"0", "--", "prog"}, "fixed listen port", true},
@@ -184,4 +186,14 @@ func FuzzPositionals(f *testing.F) {
 			t.Fatalf("%q → port %d", s, hp.Port)
 		}
 	})
+}
+
+func TestDrainTimeout(t *testing.T) {
+	cfg, _, err := parse("--drain-timeout", "300", "6080", "h:1")
+	if err != nil || cfg.DrainTimeout != 300*time.Second {
+		t.Fatalf("--drain-timeout 300: %v, %v", cfg, err)
+	}
+	if cfg, _, err = parse("6080", "h:1"); err != nil || cfg.DrainTimeout != 0 {
+		t.Fatalf("default: %v, %v", cfg.DrainTimeout, err)
+	}
 }

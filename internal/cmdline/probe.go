@@ -29,54 +29,42 @@ const ProbeUsage = "websockify probe [--send DATA] [--expect DATA] [--timeout SE
 // ErrHelp is returned after it.
 func ParseProbe(args []string, out io.Writer) (*Probe, error) {
 	var pr *Probe
-	app := &cli.App{
-		Name:            "websockify probe",
-		Usage:           "open a WebSocket to URL, optionally send DATA and wait for an answer; exit 0 if all went well",
-		UsageText:       ProbeUsage,
-		HideHelpCommand: true,
-		HideVersion:     true,
-		Writer:          out,
-		ErrWriter:       out,
-		ExitErrHandler:  func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return &UsageError{"probe: " + err.Error()}
-		},
-		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "send", Usage: "send `DATA` as one binary message after the handshake"},
-			&cli.StringFlag{Name: "expect", Usage: "wait until `DATA` has arrived (anywhere in what the server sends)"},
-			&cli.Float64Flag{Name: "timeout", Value: 10, Usage: "give up after `SECONDS` for the whole probe"},
-			&cli.BoolFlag{Name: "insecure", Aliases: []string{"k"}, Usage: "wss://: do not verify the server's certificate (self-signed)"},
-			&cli.StringFlag{Name: "cafile", Usage: "wss://: verify the server with the CA certificates in `FILE`", TakesFile: true},
-			&cli.StringFlag{Name: "origin", Usage: "send `ORIGIN` as the Origin header"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing on success"},
-		},
-		Action: func(c *cli.Context) error {
-			if c.NArg() != 1 {
-				return usageErrorf("probe needs exactly one URL (ws://HOST:PORT/PATH or wss://...)")
+	app := subcommandApp("probe", "open a WebSocket to URL, optionally send DATA and wait for an answer; exit 0 if all went well", ProbeUsage, out)
+	app.Flags = []cli.Flag{
+		&cli.StringFlag{Name: "send", Usage: "send `DATA` as one binary message after the handshake"},
+		&cli.StringFlag{Name: "expect", Usage: "wait until `DATA` has arrived (anywhere in what the server sends)"},
+		&cli.Float64Flag{Name: "timeout", Value: 10, Usage: "give up after `SECONDS` for the whole probe"},
+		&cli.BoolFlag{Name: "insecure", Aliases: []string{"k"}, Usage: "wss://: do not verify the server's certificate (self-signed)"},
+		&cli.StringFlag{Name: "cafile", Usage: "wss://: verify the server with the CA certificates in `FILE`", TakesFile: true},
+		&cli.StringFlag{Name: "origin", Usage: "send `ORIGIN` as the Origin header"},
+		&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print nothing on success"},
+	}
+	app.Action = func(c *cli.Context) error {
+		if c.NArg() != 1 {
+			return usageErrorf("probe needs exactly one URL (ws://HOST:PORT/PATH or wss://...)")
+		}
+		secs := c.Float64("timeout")
+		if secs <= 0 {
+			return usageErrorf("probe: --timeout must be positive (seconds), not %v", secs)
+		}
+		pr = &Probe{
+			URL:      c.Args().First(),
+			Timeout:  time.Duration(secs * float64(time.Second)),
+			Insecure: c.Bool("insecure"),
+			CAFile:   c.String("cafile"),
+			Origin:   c.String("origin"),
+			Quiet:    c.Bool("quiet"),
+		}
+		if c.IsSet("send") {
+			pr.Send = []byte(c.String("send"))
+		}
+		if c.IsSet("expect") {
+			pr.Expect = []byte(c.String("expect"))
+			if len(pr.Expect) == 0 {
+				return usageErrorf("probe: --expect needs non-empty DATA")
 			}
-			secs := c.Float64("timeout")
-			if secs <= 0 {
-				return usageErrorf("probe: --timeout must be positive (seconds), not %v", secs)
-			}
-			pr = &Probe{
-				URL:      c.Args().First(),
-				Timeout:  time.Duration(secs * float64(time.Second)),
-				Insecure: c.Bool("insecure"),
-				CAFile:   c.String("cafile"),
-				Origin:   c.String("origin"),
-				Quiet:    c.Bool("quiet"),
-			}
-			if c.IsSet("send") {
-				pr.Send = []byte(c.String("send"))
-			}
-			if c.IsSet("expect") {
-				pr.Expect = []byte(c.String("expect"))
-				if len(pr.Expect) == 0 {
-					return usageErrorf("probe: --expect needs non-empty DATA")
-				}
-			}
-			return nil
-		},
+		}
+		return nil
 	}
 	if err := app.Run(append([]string{"websockify probe"}, reorderProbe(args)...)); err != nil {
 		var ue *UsageError
@@ -89,6 +77,24 @@ func ParseProbe(args []string, out io.Writer) (*Probe, error) {
 		return nil, ErrHelp
 	}
 	return pr, nil
+}
+
+// subcommandApp is the cli.App of "websockify NAME": help and usage
+// mistakes go to out, as *UsageError.
+func subcommandApp(name, usage, usageText string, out io.Writer) *cli.App {
+	return &cli.App{
+		Name:            "websockify " + name,
+		Usage:           usage,
+		UsageText:       usageText,
+		HideHelpCommand: true,
+		HideVersion:     true,
+		Writer:          out,
+		ErrWriter:       out,
+		ExitErrHandler:  func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return &UsageError{name + ": " + err.Error()}
+		},
+	}
 }
 
 // reorderProbe puts options before the URL, so that both orders work.

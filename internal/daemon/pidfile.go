@@ -25,6 +25,26 @@ import (
 // remove deletes the file if it is still the one this process locked, and
 // releases the lock.
 func WritePIDFile(path string) (remove func() error, err error) {
+	p, err := LockPIDFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.WritePID(); err != nil {
+		p.Remove()
+		return nil, err
+	}
+	return p.Remove, nil
+}
+
+// PIDFile is a pid file locked by this process (see WritePIDFile).
+type PIDFile struct {
+	f    *os.File
+	path string
+}
+
+// LockPIDFile opens and locks the pid file at path, as WritePIDFile does,
+// without writing it yet.
+func LockPIDFile(path string) (*PIDFile, error) {
 	for attempt := 0; ; attempt++ {
 		if attempt > 3 {
 			return nil, fmt.Errorf("pid file %s keeps changing while it is locked", path)
@@ -57,13 +77,38 @@ func WritePIDFile(path string) (remove func() error, err error) {
 			f.Close()
 			continue
 		}
-		if err := rewrite(f, []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("write pid file %s: %w", path, err)
-		}
-		return func() error { return release(f, path) }, nil
+		return &PIDFile{f: f, path: path}, nil
 	}
 }
+
+// AdoptPIDFile takes over the pid file that a previous process locked and
+// passed as f (a duplicate of its descriptor shares its lock). It must
+// still be the file at path.
+func AdoptPIDFile(f *os.File, path string) (*PIDFile, error) {
+	if !samePath(f, path) {
+		f.Close()
+		return nil, fmt.Errorf("pid file %s: the file passed by the previous process is no longer there", path)
+	}
+	return &PIDFile{f: f, path: path}, nil
+}
+
+// File is the locked file, to pass to a process that takes over.
+func (p *PIDFile) File() *os.File { return p.f }
+
+// WritePID writes this process's id into the file.
+func (p *PIDFile) WritePID() error {
+	if err := rewrite(p.f, []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+		return fmt.Errorf("write pid file %s: %w", p.path, err)
+	}
+	return nil
+}
+
+// Remove deletes the file if it is still ours, and releases the lock.
+func (p *PIDFile) Remove() error { return release(p.f, p.path) }
+
+// Keep closes this process's descriptor without removing the file: another
+// process that holds it (it took over) keeps the lock.
+func (p *PIDFile) Keep() { p.f.Close() }
 
 func samePath(f *os.File, path string) bool {
 	fi, err := f.Stat()

@@ -161,3 +161,59 @@ func TestWritePIDFileNoDir(t *testing.T) {
 		t.Fatal("no error")
 	}
 }
+
+// TestPIDFileHandOver: a process that takes the pid file over (an upgrade)
+// shares the lock through a duplicate of the descriptor; the old one
+// keeps the file when it lets go, and the lock holds until the new one
+// removes the file.
+func TestPIDFileHandOver(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ws.pid")
+	old, err := LockPIDFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := old.WritePID(); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Dup(int(old.File().Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	adopted, err := AdoptPIDFile(os.NewFile(uintptr(fd), "passed"), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Keep()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("Keep removed the file: %v", err)
+	}
+	if _, err := LockPIDFile(path); err == nil {
+		t.Fatal("the lock was released with the old descriptor")
+	}
+	if err := adopted.WritePID(); err != nil {
+		t.Fatal(err)
+	}
+	if err := adopted.Remove(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("after Remove: %v", err)
+	}
+}
+
+// TestAdoptPIDFileReplaced: a passed descriptor whose file is no longer at
+// the path is refused.
+func TestAdoptPIDFileReplaced(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ws.pid")
+	p, err := LockPIDFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Keep()
+	fd, _ := unix.Dup(int(p.File().Fd()))
+	os.Remove(path)
+	os.WriteFile(path, []byte("1\n"), 0o644)
+	if _, err := AdoptPIDFile(os.NewFile(uintptr(fd), "passed"), path); err == nil || !strings.Contains(err.Error(), "no longer there") {
+		t.Fatalf("AdoptPIDFile of a replaced file: %v", err)
+	}
+}

@@ -158,3 +158,14 @@ func Inetd() (net.Listener, error) {
 	}
 	return ln, nil
 }
+
+// RemoveLater returns a function that removes the Unix socket file at path
+// if it is still the file there now: for a socket this process did not
+// create (passed by the process it upgraded).
+func RemoveLater(path string) func() error {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode().Type() != fs.ModeSocket {
+		return func() error { return nil }
+	}
+	return func() error { return removeIfSame(path, fi) }
+}

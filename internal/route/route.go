@@ -142,7 +142,7 @@ func (r *Router) Route(req *http.Request) (gateway.Endpoint, error) {
 	ctx, cancel := context.WithTimeout(req.Context(), lookupTimeout)
 	defer cancel()
 	start := time.Now()
-	t, err := r.Tokens.Lookup(ctx, tok)
+	ep, expires, err := r.Resolve(ctx, tok)
 	if r.onLookup != nil {
 		r.onLookup(r.PluginName, time.Since(start), err)
 	}
@@ -153,13 +153,33 @@ func (r *Router) Route(req *http.Request) (gateway.Endpoint, error) {
 			Reason: lookupRefusal(err),
 		}
 	}
+	if info := gateway.ConnInfoFrom(req.Context()); info != nil {
+		info.Expires = expires
+	}
+	r.log.Debug("token resolved", "token", tokens.Redact(tok), "target", ep.String())
+	return ep, nil
+}
+
+// Resolve looks token up: its target (with --ssl-target's TLS) and when it
+// expires (zero: never). Errors are the plugin's (tokens.ErrNotFound,
+// tokens.ErrInvalidToken, or a backend failure).
+func (r *Router) Resolve(ctx context.Context, tok string) (gateway.Endpoint, time.Time, error) {
+	t, err := r.Tokens.Lookup(ctx, tok)
+	if err != nil {
+		return gateway.Endpoint{}, time.Time{}, err
+	}
 	ep := gateway.Endpoint{Network: t.Network, Address: t.Address, LogToken: tokens.Redact(tok),
 		ProxyProtocol: t.ProxyProtocol.Resolve(r.proxyV)}
 	if r.targetTLS != nil {
 		ep = r.targetTLS(ep)
 	}
-	r.log.Debug("token resolved", "token", tokens.Redact(tok), "target", ep.String())
-	return ep, nil
+	return ep, t.Expires, nil
+}
+
+// Token names the request's token without looking it up (for the
+// gateway's per-token limit and session list).
+func (r *Router) Token(req *http.Request) (string, bool) {
+	return tokens.FromRequest(req, r.src)
 }
 
 // Authorize runs the auth plugin on a WebSocket request, with the SSL_*
