@@ -325,3 +325,17 @@ func TestProxyHeaderTimeout(t *testing.T) {
 		t.Fatalf("a slow client was logged as dropped:\n%s", log)
 	}
 }
+
+// TestClientKeyOfNamedClient: limits count a client a forwarded-for header
+// named (no port) by its address, as one that connected directly.
+func TestClientKeyOfNamedClient(t *testing.T) {
+	named := &ConnInfo{RemoteAddr: "203.0.113.9", Client: netip.MustParseAddrPort("203.0.113.9:0"), Via: "10.0.0.2:4000"}
+	direct := &ConnInfo{RemoteAddr: "203.0.113.9:5555", Client: netip.MustParseAddrPort("203.0.113.9:5555")}
+	if named.ClientKey() != "203.0.113.9" || direct.ClientKey() != "203.0.113.9" {
+		t.Fatalf("keys %q, %q; want the client's address for both", named.ClientKey(), direct.ClientKey())
+	}
+	v6 := &ConnInfo{RemoteAddr: "2001:db8::1", Client: netip.MustParseAddrPort("[2001:db8::1]:0")}
+	if v6.ClientKey() != "2001:db8::/64" {
+		t.Fatalf("IPv6 key %q", v6.ClientKey())
+	}
+}
