@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -27,6 +28,10 @@ type Request struct {
 	// unauthenticated client learns nothing about tokens (whether one
 	// exists, is refused or is malformed) from the answer.
 	TargetNetwork, TargetAddress string
+	// Client is the client's address: the connection's peer, or the one a
+	// trusted proxy named (--trusted-proxies); port 0 when not known,
+	// invalid for Unix-socket clients.
+	Client netip.AddrPort
 }
 
 // Plugin decides whether a request may proceed. Implementations are safe

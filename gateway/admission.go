@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/websockify-go/websockify/clientaddr"
 )
 
 // PendingLimits caps the connections that have not finished their
@@ -32,6 +34,9 @@ type PendingLimits struct {
 // admission tracks pending connections in accept order.
 type admission struct {
 	global, perClient int
+	// trusted proxies carry many clients' connections: only the global
+	// cap applies to them.
+	trusted *clientaddr.Trusted
 
 	mu       sync.Mutex
 	order    *list.List // of *pendingConn, oldest first
@@ -77,8 +82,15 @@ func descriptorLimit() int {
 }
 
 // clientKey is the address a per-client cap counts by: the IP, an IPv6
-// address's /64; empty for Unix sockets.
-func clientKey(c net.Conn) string { return addrKey(c.RemoteAddr().String()) }
+// address's /64; empty for Unix sockets and for trusted proxies (which
+// carry many clients' connections).
+func clientKey(c net.Conn, trusted *clientaddr.Trusted) string {
+	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
+	if err != nil || trusted.Contains(ap.Addr()) {
+		return ""
+	}
+	return ipKey(ap.Addr())
+}
 
 // addrKey is the per-client key of an "ip:port" address: the IP, an IPv6
 // address's /64; empty for anything else (a Unix socket's name).
@@ -87,7 +99,13 @@ func addrKey(addr string) string {
 	if err != nil {
 		return ""
 	}
-	ip := ap.Addr().Unmap()
+	return ipKey(ap.Addr())
+}
+
+// ipKey is the per-client key of an IP address: itself, an IPv6
+// address's /64.
+func ipKey(ip netip.Addr) string {
+	ip = ip.Unmap()
 	if ip.Is6() {
 		p, _ := ip.Prefix(64)
 		return p.String()
@@ -101,7 +119,7 @@ func (a *admission) admit(c net.Conn) (victims []net.Conn) {
 	if a == nil {
 		return nil
 	}
-	client := clientKey(c)
+	client := clientKey(c, a.trusted)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if client != "" && a.perClient >= 0 && a.byClient[client] >= a.perClient {
@@ -152,7 +170,12 @@ func (a *admission) removeLocked(e *list.Element) net.Conn {
 // pending connections it displaces, logging (at most every 10 s) how many
 // were closed so far.
 func (s *Server) admitPending(c net.Conn) {
-	s.admissionOnce.Do(func() { s.admission = newAdmission(s.PendingLimits) })
+	s.admissionOnce.Do(func() {
+		s.admission = newAdmission(s.PendingLimits)
+		if s.admission != nil {
+			s.admission.trusted = s.TrustedProxies
+		}
+	})
 	a := s.admission
 	victims := a.admit(c)
 	if len(victims) == 0 {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"fmt"
 	"net"
 	"slices"
 	"testing"
@@ -66,12 +67,12 @@ func TestAdmissionClientKey(t *testing.T) {
 		"[2001:db8:1:2:3:4:5:6]:443": "2001:db8:1:2::/64",
 		"[2001:db8:1:2::9]:1":        "2001:db8:1:2::/64",
 	} {
-		if got := clientKey(tcpConn(addr)); got != want {
+		if got := clientKey(tcpConn(addr), nil); got != want {
 			t.Errorf("clientKey(%s) = %q; want %q", addr, got, want)
 		}
 	}
 	u := &addrConn{remote: &net.UnixAddr{Name: "@", Net: "unix"}}
-	if got := clientKey(u); got != "" {
+	if got := clientKey(u, nil); got != "" {
 		t.Errorf("unix client key %q", got)
 	}
 }
@@ -83,5 +84,22 @@ func TestAdmissionDefaults(t *testing.T) {
 	}
 	if newAdmission(PendingLimits{Global: -1, PerClient: -1}) != nil {
 		t.Fatal("no caps asked, caps made")
+	}
+}
+
+// TestAdmissionTrustedProxyOnlyGlobal: a trusted proxy carries many
+// clients' connections: the per-client cap does not count them.
+func TestAdmissionTrustedProxyOnlyGlobal(t *testing.T) {
+	a := newAdmission(PendingLimits{Global: 10, PerClient: 2})
+	a.trusted = trusted(t, "10.0.0.1")
+	for i := range 5 {
+		if v := a.admit(tcpConn(fmt.Sprintf("10.0.0.1:%d", i+1))); len(v) != 0 {
+			t.Fatalf("connection %d from the trusted proxy shed %v", i+1, v)
+		}
+	}
+	a.admit(tcpConn("10.0.0.2:1"))
+	a.admit(tcpConn("10.0.0.2:2"))
+	if v := a.admit(tcpConn("10.0.0.2:3")); len(v) != 1 {
+		t.Fatalf("an untrusted client's third connection shed %v; want its oldest", v)
 	}
 }

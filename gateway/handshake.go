@@ -84,12 +84,21 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 		br.Reset(nil)
 		readerPool.Put(br)
 	}()
+	cc, ok := s.readProxyHeader(raw, br, log)
+	if !ok {
+		return
+	}
+	cr.n = s.maxHeaderBytes() // the request's own cap, after a PROXY header
+	info = &ConnInfo{ID: id, RemoteAddr: cc.remote, Client: cc.addr, Via: cc.via, conn: cc}
+	if cc.via != "" {
+		log = s.connLog(info)
+	}
 	c, tlsState, ok := s.sniff(raw, cr, br, log)
 	if !ok {
 		return
 	}
-	info = &ConnInfo{ID: id, RemoteAddr: raw.RemoteAddr().String(), TLS: tlsState}
-	req, ok := s.readUpgradeRequest(raw, c, cr, br, info, log)
+	info.TLS = tlsState
+	req, log, ok := s.readUpgradeRequest(raw, c, cr, br, info, log)
 	if !ok {
 		return
 	}
@@ -112,7 +121,7 @@ func (s *Server) serveConn(raw net.Conn, id uint64) {
 // readUpgradeRequest reads requests until a WebSocket upgrade, answering
 // the others (keep-alive: each gets a fresh deadline and header cap). false
 // means the connection is done.
-func (s *Server) readUpgradeRequest(raw, c net.Conn, cr *capReader, br *bufio.Reader, info *ConnInfo, log *slog.Logger) (*http.Request, bool) {
+func (s *Server) readUpgradeRequest(raw, c net.Conn, cr *capReader, br *bufio.Reader, info *ConnInfo, connLog *slog.Logger) (*http.Request, *slog.Logger, bool) {
 	for {
 		req, err := readRequest(br)
 		if err != nil {
@@ -121,17 +130,22 @@ func (s *Server) readUpgradeRequest(raw, c net.Conn, cr *capReader, br *bufio.Re
 				// malformed line rather than as our error.
 				err = errHeaderTooLarge
 			}
-			s.rejectBadRequest(c, log, err)
-			return nil, false
+			s.rejectBadRequest(c, connLog, err)
+			return nil, nil, false
+		}
+		log := connLog
+		s.learnClient(info, req)
+		if info.Via != info.conn.via {
+			log = s.connLog(info) // a forwarded-for header named the client
 		}
 		req.RemoteAddr = info.RemoteAddr
 		req.TLS = info.TLS
 		req = req.WithContext(context.WithValue(req.Context(), connInfoKey{}, info))
 		if isUpgrade(req) {
-			return req, true
+			return req, log, true
 		}
 		if !s.serveHTTP(c, req, log) || s.RunOnce {
-			return nil, false
+			return nil, nil, false
 		}
 		// A WebSocket upgrade may follow on the same connection.
 		cr.n = s.maxHeaderBytes()
@@ -151,10 +165,11 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *
 		writeHTTPError(c, req.Method, he.Status, "", he.Header)
 		return "", false
 	}
-	proto, ok = chooseProtocol(req.Header.Values("Sec-WebSocket-Protocol"))
+	offered := offeredProtocols(req.Header.Values("Sec-WebSocket-Protocol"), s.TokenSubprotocol)
+	proto, ok = chooseProtocol(offered)
 	if !ok {
 		s.refused(RefusedBadRequest)
-		log.Warn("handshake refused: no supported subprotocol", "offered", req.Header.Values("Sec-WebSocket-Protocol"))
+		log.Warn("handshake refused: no supported subprotocol", "offered", offered)
 		writeHTTPError(c, req.Method, http.StatusBadRequest,
 			"Client must support 'binary' or 'base64' protocol", nil)
 		return "", false
@@ -188,8 +203,16 @@ func (s *Server) upgrade(c net.Conn, br *bufio.Reader, req *http.Request, info *
 // client), and the connection is then the caller's to end.
 func (s *Server) startSession(raw, c net.Conn, br *bufio.Reader, proto string, req *http.Request, info *ConnInfo, log *slog.Logger) *session {
 	ss := newSession(s, c, br, proto, info.Target, log)
-	ss.raw, ss.id = raw, info.ID
+	ss.raw, ss.id, ss.clientAddr = raw, info.ID, info.ClientAddr()
 	ss.slot, ss.info, ss.proto = info.slot, info, proto
+	if v := info.Target.ProxyProtocol; v != 0 {
+		hdr, err := targetProxyHeader(v, info, raw.LocalAddr())
+		if err != nil {
+			log.Error("cannot build the target's PROXY protocol header", "err", err)
+			hdr = nil // the target learns nothing rather than something wrong
+		}
+		ss.proxyHeader = hdr
+	}
 	if !s.addSession(ss) {
 		// --run-once: a second session raced the first one in.
 		ss.closeWith(statusTryAgainLater, "Server is busy")
@@ -302,6 +325,23 @@ func (s *Server) rejectBadRequest(c net.Conn, log interface {
 
 // statusTryAgainLater is the IANA-registered close code 1013.
 const statusTryAgainLater ws.StatusCode = 1013
+
+// offeredProtocols are the subprotocols of Sec-WebSocket-Protocol values,
+// without those that carry a token ("PREFIX.<token>" with tokenPrefix):
+// a token is never chosen, echoed or logged.
+func offeredProtocols(values []string, tokenPrefix string) []string {
+	var offered []string
+	for _, v := range values {
+		for _, p := range strings.Split(v, ",") {
+			p = strings.TrimSpace(p)
+			if p == "" || tokenPrefix != "" && strings.HasPrefix(p, tokenPrefix+".") {
+				continue
+			}
+			offered = append(offered, p)
+		}
+	}
+	return offered
+}
 
 // chooseProtocol picks the subprotocol from the offered values: "binary" when
 // offered, else "base64" when offered, else none (raw binary frames). It

@@ -185,12 +185,19 @@ func (r *refusal) status() (int, http.Header) {
 	return code, http.Header{"Retry-After": {strconv.Itoa(secs)}}
 }
 
-// ClientKey is the address limits count a client by: the IP of
-// ClientAddr, an IPv6 address's /64; empty for a Unix-socket client.
-func (ci *ConnInfo) ClientKey() string { return addrKey(ci.ClientAddr()) }
+// ClientKey is the address limits count a client by: the IP of Client
+// (as trusted proxies name it), an IPv6 address's /64; empty for a
+// Unix-socket client.
+func (ci *ConnInfo) ClientKey() string {
+	if ci.Client.IsValid() {
+		return ipKey(ci.Client.Addr())
+	}
+	return addrKey(ci.ClientAddr())
+}
 
-// ClientAddr is the client's address ("ip:port"): the one place that says
-// who the client is, for limits, the session registry and logs.
+// ClientAddr is the client's address ("ip:port", a bare IP when a
+// forwarded-for header named it): the one place that says who the client
+// is, for limits, the session registry and logs. See also Client and Via.
 func (ci *ConnInfo) ClientAddr() string { return ci.RemoteAddr }
 
 // Refused reports how many handshakes each limit has refused since the

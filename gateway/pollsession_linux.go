@@ -160,9 +160,16 @@ func (s *Server) dialOnLoop(ss *session) (target net.Conn, handedOff bool, err e
 	if !ok {
 		return nil, false, nil
 	}
+	start := time.Now()
 	tfd, ok, err := dialSocket(e.Address, s.dialTimeout())
 	if !ok || err != nil {
 		return nil, false, err
+	}
+	if len(ss.proxyHeader) > 0 {
+		if err := writeSocket(tfd, ss.proxyHeader, start.Add(s.dialTimeout())); err != nil {
+			unix.Close(tfd)
+			return nil, false, err
+		}
 	}
 	ss.traffic.legend()
 	if s.handOff(ss, lc, tfd, true) {

@@ -126,6 +126,7 @@ func TestLoopHeartbeatDropsSilentClient(t *testing.T) {
 		c, br, _ := dial(t, addr, "")
 		start := time.Now()
 		pings := 0
+		var last ws.Frame
 		for {
 			f, err := readServerFrame(br)
 			if err != nil {
@@ -134,6 +135,11 @@ func TestLoopHeartbeatDropsSilentClient(t *testing.T) {
 			if f.Header.OpCode == ws.OpPing {
 				pings++
 			}
+			last = f
+		}
+		// The close says why (the client may be alive behind a proxy).
+		if last.Header.OpCode != ws.OpClose || !bytes.Contains(last.Payload, []byte("Heartbeat timeout")) {
+			t.Errorf("last frame %v %q; want a close with the heartbeat's reason", last.Header.OpCode, last.Payload)
 		}
 		if d := time.Since(start); d < 150*time.Millisecond || d > 3*time.Second {
 			t.Fatalf("silent client dropped after %v; want about 200ms", d)

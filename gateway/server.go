@@ -8,11 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"sync"
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/websockify-go/websockify/clientaddr"
 	"github.com/websockify-go/websockify/gateway/internal/core"
 )
 
@@ -94,6 +96,25 @@ type Server struct {
 	// DefaultDialTimeout.
 	DialTimeout time.Duration
 
+	// TrustedProxies are the networks whose connections may name the
+	// client: in a PROXY protocol header (with ProxyProtocol) and in the
+	// ForwardedHeader of their requests. Nil trusts nobody.
+	TrustedProxies *clientaddr.Trusted
+
+	// ProxyProtocol reads a PROXY protocol header (v1 or v2) from every
+	// connection from TrustedProxies, which must send one; an untrusted
+	// connection that sends one is dropped.
+	ProxyProtocol bool
+
+	// ForwardedHeader is the request header in which TrustedProxies name
+	// the client (rightmost untrusted address wins); empty reads none.
+	ForwardedHeader clientaddr.Header
+
+	// TokenSubprotocol, if set, is the prefix of offered subprotocols
+	// that carry a token ("PREFIX.<base64url token>", read by Route):
+	// they are never chosen, echoed or logged.
+	TokenSubprotocol string
+
 	// Heartbeat, if positive, sends a ping every Heartbeat and drops a
 	// client from which nothing, not even a pong, arrives for two intervals.
 	Heartbeat time.Duration
@@ -171,8 +192,20 @@ type Server struct {
 type ConnInfo struct {
 	// ID numbers accepted connections from 1, as the reference's handler
 	// ids do (record files are named after it).
-	ID         uint64
+	ID uint64
+	// RemoteAddr is the client's address as logged: "ip:port", a bare IP
+	// when a forwarded-for header gave no port, a socket path for Unix
+	// sockets. It is the connection's peer unless a trusted proxy named the
+	// client (Via is then set).
 	RemoteAddr string
+	// Client is the client's address, as RemoteAddr says; its port is 0
+	// when not known, and it is invalid for Unix-socket clients. Limits,
+	// plugins and metrics read the client from here.
+	Client netip.AddrPort
+	// Via is the address of the trusted proxy that named the client (in a
+	// PROXY protocol header or a forwarded-for header), empty when the
+	// client connected directly.
+	Via string
 	// TLS is the connection's TLS state, nil for plain connections.
 	TLS *tls.ConnectionState
 	// Target is the session's target, once Route has chosen it.
@@ -185,7 +218,8 @@ type ConnInfo struct {
 	// then.
 	Expires time.Time
 
-	slot *slot // the session's place in the limits' counts
+	slot *slot      // the session's place in the limits' counts
+	conn connClient // who the connection is from, before any request
 }
 
 // Recorder observes the bytes of one session. Its methods may be called

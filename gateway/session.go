@@ -20,21 +20,24 @@ import (
 // (relay.go: two goroutines; loop_linux.go: an event loop) moves the bytes
 // and calls core from one goroutine at a time.
 type session struct {
-	srv      *Server
-	raw      net.Conn // the accepted connection under client (TLS or not)
-	rec      Recorder // nil unless recording
-	client   net.Conn
-	br       *bufio.Reader // the handshake's reader: bytes the client sent after its request
-	base64   bool
-	endpoint Endpoint
-	id       uint64    // the connection's number (ConnInfo.ID)
-	started  time.Time // when the session was upgraded
-	log      *slog.Logger
-	traffic  *traffic
-	slot     *slot // released when the session ends
-	info     *ConnInfo
-	proto    string
-	stopping atomic.Bool // stopped from outside (registry.go)
+	srv        *Server
+	raw        net.Conn // the accepted connection under client (TLS or not)
+	rec        Recorder // nil unless recording
+	client     net.Conn
+	br         *bufio.Reader // the handshake's reader: bytes the client sent after its request
+	base64     bool
+	endpoint   Endpoint
+	id         uint64    // the connection's number (ConnInfo.ID)
+	started    time.Time // when the session was upgraded
+	clientAddr string    // ConnInfo.ClientAddr: the client, as trusted proxies name it
+	// proxyHeader is sent to the target first (Endpoint.ProxyProtocol).
+	proxyHeader []byte
+	log         *slog.Logger
+	traffic     *traffic
+	slot        *slot // released when the session ends
+	info        *ConnInfo
+	proto       string
+	stopping    atomic.Bool // stopped from outside (registry.go)
 
 	core core.Session
 
@@ -138,7 +141,7 @@ func (ss *session) run() (handedOff bool) {
 func (ss *session) dial() (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), ss.srv.dialTimeout())
 	defer cancel()
-	target, err := ss.endpoint.dial(ctx, ss.srv.dialTimeout())
+	target, err := ss.endpoint.dial(ctx, ss.srv.dialTimeout(), ss.proxyHeader)
 	if err == nil {
 		ss.traffic.legend()
 	}

@@ -13,7 +13,7 @@ func (ss *session) ending() *SessionEnd {
 	ss.mu.Unlock()
 	return &SessionEnd{
 		ID:         ss.id,
-		Client:     peerName(ss.raw),
+		Client:     ss.clientAddr,
 		Target:     ss.endpoint.String(),
 		Driver:     driver,
 		Cause:      e.Cause.String(),

@@ -20,6 +20,9 @@ type Endpoint struct {
 	// Label, if set, names the endpoint in logs instead of the address
 	// (e.g. the wrapped command).
 	Label string
+	// ProxyProtocol, if 1 or 2, sends the target a PROXY protocol header
+	// of that version first, naming the client (before TLS, with TLS).
+	ProxyProtocol int
 	// LogToken, if set, is the redacted token that chose this endpoint,
 	// for the session's end-of-session log line.
 	LogToken string
@@ -46,7 +49,9 @@ func (e Endpoint) String() string {
 	return s
 }
 
-func (e Endpoint) dial(ctx context.Context, timeout time.Duration) (net.Conn, error) {
+// dial connects to the endpoint and sends it header (a PROXY protocol
+// header, or nothing) first.
+func (e Endpoint) dial(ctx context.Context, timeout time.Duration, header []byte) (net.Conn, error) {
 	// A probe after 15 s of silence; the interval and count are the
 	// system's, which saves two system calls per connection.
 	d := net.Dialer{Timeout: timeout, KeepAliveConfig: net.KeepAliveConfig{
@@ -54,6 +59,15 @@ func (e Endpoint) dial(ctx context.Context, timeout time.Duration) (net.Conn, er
 	c, err := d.DialContext(ctx, e.network(), e.Address)
 	if err != nil {
 		return nil, err
+	}
+	if len(header) > 0 {
+		dl, _ := ctx.Deadline()
+		c.SetWriteDeadline(dl)
+		if _, err := c.Write(header); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("send the PROXY protocol header: %w", err)
+		}
+		c.SetWriteDeadline(time.Time{})
 	}
 	if e.TLS == nil {
 		return c, nil

@@ -86,8 +86,18 @@ func nextConn(t testing.TB, conns <-chan *recConn) *recConn {
 	}
 }
 
+// heartbeatPing answers f, when it is the heartbeat's empty ping (every
+// 30 s by default; a slow test may see one), as a browser does.
+func (rc *rawConn) heartbeatPing(f rawFrame) bool {
+	if f.op != 9 || len(f.payload) != 0 {
+		return false
+	}
+	rc.send(frame(true, 0, 0xA, nil, true))
+	return true
+}
+
 // readData reads data frames until n payload bytes arrived; control frames
-// are not expected in between.
+// are not expected in between, but for the heartbeat's pings.
 func (rc *rawConn) readData(n int, timeout time.Duration) []byte {
 	rc.t.Helper()
 	rc.c.SetReadDeadline(time.Now().Add(timeout))
@@ -96,6 +106,9 @@ func (rc *rawConn) readData(n int, timeout time.Duration) []byte {
 		f, err := rc.readFrame()
 		if err != nil {
 			rc.t.Fatalf("reading data after %d of %d bytes: %v", len(got), n, err)
+		}
+		if rc.heartbeatPing(f) {
+			continue
 		}
 		if f.op != 2 || !f.fin || f.rsv != 0 {
 			rc.t.Fatalf("got frame op=%#x fin=%v rsv=%d (%q) while reading data", f.op, f.fin, f.rsv, trunc(f.payload))

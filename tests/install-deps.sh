@@ -11,6 +11,9 @@ PKGS="$PKGS prometheus"
 # The browser tests: Debian's chromium (driven by playwright-core from npm),
 # noVNC, and xsetroot for the VNC test pattern.
 PKGS="$PKGS chromium novnc x11-xserver-utils"
+# Behind a load balancer (tests/loadbalancer_test.go): HAProxy and nginx with
+# its stream module, run by the tests themselves (no system service).
+PKGS="$PKGS haproxy nginx libnginx-mod-stream"
 # make check-generated: rebind.c compiled for arm64 as well as amd64.
 PKGS="$PKGS gcc libc6-dev gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
 # Packaging (tests/deb_test.go, packaging_test.go, arm64_test.go): lintian for

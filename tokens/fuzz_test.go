@@ -20,6 +20,7 @@ func FuzzTokenFile(f *testing.F) {
 	for _, s := range []string{
 		"a: h:1\n", "tok:host:5900\n", "\n\n#c\n", "v6: ::1:5900", "v6: [::1]:5900\r\n", "u: unix_socket:/x\r",
 		"a:\tb: c:1", "a: h:\n", ": :", "a:\u00a0h:1\x1c", "\xff: \xfe:1",
+		"a: h:1 proxy_protocol=v2\n", "a: proxy_protocol=v1", "a: h:1\u00a0proxy_protocol=none proxy_protocol=v1",
 	} {
 		f.Add([]byte(s))
 	}
@@ -39,9 +40,26 @@ func FuzzTokenFile(f *testing.F) {
 			if strings.Contains(tok, "\n") {
 				t.Fatalf("token %q spans lines", tok)
 			}
-			if tg.Network != "tcp" && tg.Network != "unix" || tg.Address == "" {
+			if tg.Network != "tcp" && tg.Network != "unix" || tg.Address == "" || tg.ProxyProtocol < ProxyNone || tg.ProxyProtocol > ProxyV2 {
 				t.Fatalf("token %q: bad target %+v", tok, tg)
 			}
+		}
+	})
+}
+
+// FuzzRedisValue: never panics; what it accepts is a usable target.
+func FuzzRedisValue(f *testing.F) {
+	for _, s := range []string{`{"host": "h:5900", "proxy_protocol": "v2"}`, `{"host": "h", "port": "1"}`, "h:1 proxy_protocol=v1",
+		`{"host": 1}`, "unix_socket:/x proxy_protocol=none", `{"proxy_protocol": "v2"}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		tg, err := parseRedisValue(v)
+		if err != nil {
+			return
+		}
+		if tg.Network != "tcp" && tg.Network != "unix" || tg.Address == "" || tg.ProxyProtocol < ProxyNone || tg.ProxyProtocol > ProxyV2 {
+			t.Fatalf("%q: bad target %+v", v, tg)
 		}
 	})
 }

@@ -174,22 +174,40 @@ func parseRedisValue(v string) (Target, error) {
 		if !ok {
 			return Target{}, errors.New("unable to find 'host' key in JSON token")
 		}
-		var host string
-		if err := json.Unmarshal(raw, &host); err != nil {
-			return Target{}, fmt.Errorf("'host' in JSON token: %w", err)
-		}
-		if rawPort, ok := obj["port"]; ok {
-			port, err := jsonPort(rawPort)
-			if err != nil {
+		pp := ProxyDefault
+		if rawPP, ok := obj["proxy_protocol"]; ok {
+			var v string
+			if err := json.Unmarshal(rawPP, &v); err != nil {
+				return Target{}, fmt.Errorf("'proxy_protocol' in JSON token: %w", err)
+			}
+			var err error
+			if pp, err = ParseProxyProtocol(v); err != nil {
 				return Target{}, err
 			}
-			return hostPortTarget(host, port)
 		}
-		return ParseTarget(host)
+		t, err := jsonHostTarget(obj, raw)
+		t.ProxyProtocol = pp
+		return t, err
 	case plainRedisValue.MatchString(v):
-		return ParseTarget(v)
+		return ParseTargetOptions(v)
 	}
 	return Target{}, errors.New("unable to parse token value")
+}
+
+// jsonHostTarget is the target of a JSON value's "host" (raw) and "port".
+func jsonHostTarget(obj map[string]json.RawMessage, raw json.RawMessage) (Target, error) {
+	var host string
+	if err := json.Unmarshal(raw, &host); err != nil {
+		return Target{}, fmt.Errorf("'host' in JSON token: %w", err)
+	}
+	if rawPort, ok := obj["port"]; ok {
+		port, err := jsonPort(rawPort)
+		if err != nil {
+			return Target{}, err
+		}
+		return hostPortTarget(host, port)
+	}
+	return ParseTarget(host)
 }
 
 // jsonPort reads a port given as a JSON number or string.

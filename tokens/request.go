@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -18,11 +19,20 @@ type Sources struct {
 	// Path also accepts the last segment of the URL path (percent-decoded)
 	// when neither the query nor a cookie has a token.
 	Path bool
+	// Subprotocol, if set, is a prefix: a token offered as the WebSocket
+	// subprotocol "PREFIX.<base64url token>" comes first (browsers cannot
+	// set headers on a WebSocket; the Kubernetes convention).
+	Subprotocol string
 }
 
 // FromRequest extracts the token of r as selected by o. It reports false
 // when there is none; an empty token counts as none.
 func FromRequest(r *http.Request, o Sources) (string, bool) {
+	if o.Subprotocol != "" {
+		if tok, ok := SubprotocolToken(r.Header.Values("Sec-WebSocket-Protocol"), o.Subprotocol); ok {
+			return tok, true
+		}
+	}
 	if o.Host {
 		return hostToken(r)
 	}
@@ -173,4 +183,31 @@ func isRegName(s string) bool {
 		}
 	}
 	return true
+}
+
+// IsTokenSubprotocol reports whether the offered subprotocol p carries a
+// token under prefix: "PREFIX." and something.
+func IsTokenSubprotocol(p, prefix string) bool {
+	return prefix != "" && len(p) > len(prefix)+1 && strings.HasPrefix(p, prefix) && p[len(prefix)] == '.'
+}
+
+// SubprotocolToken returns the token of the first offered subprotocol
+// "PREFIX.<token>" (values as in Sec-WebSocket-Protocol headers, comma
+// separated), the token in unpadded base64url (padding is tolerated). An
+// offer that does not decode, or decodes to nothing, is no token.
+func SubprotocolToken(values []string, prefix string) (string, bool) {
+	for _, v := range values {
+		for p := range strings.SplitSeq(v, ",") {
+			p = strings.TrimSpace(p)
+			if !IsTokenSubprotocol(p, prefix) {
+				continue
+			}
+			b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(p[len(prefix)+1:], "="))
+			if err != nil || len(b) == 0 {
+				return "", false
+			}
+			return string(b), true
+		}
+	}
+	return "", false
 }

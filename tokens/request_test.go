@@ -3,6 +3,7 @@ package tokens
 import (
 	"bufio"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -112,6 +113,45 @@ func FuzzParseHost(f *testing.F) {
 		}
 		if strings.ContainsAny(host, " /@?#[]\r\n") && !strings.HasPrefix(h, "[") {
 			t.Fatalf("ParseHost(%q) = %q: invalid characters", h, host)
+		}
+	})
+}
+
+func TestSubprotocolToken(t *testing.T) {
+	for _, tt := range []struct {
+		values []string
+		tok    string
+		ok     bool
+	}{
+		{[]string{"binary, base64url.bearer.k8s.io.c2VjcmV0LXRvaw"}, "secret-tok", true},
+		{[]string{"binary", "base64url.bearer.k8s.io.c2VjcmV0LXRvaw=="}, "secret-tok", true},
+		{[]string{"base64url.bearer.k8s.io.***"}, "", false},
+		{[]string{"base64url.bearer.k8s.io."}, "", false},
+		{[]string{"base64url.bearer.k8s.iox.c2Vj"}, "", false},
+		{[]string{"binary"}, "", false},
+	} {
+		tok, ok := SubprotocolToken(tt.values, "base64url.bearer.k8s.io")
+		if tok != tt.tok || ok != tt.ok {
+			t.Errorf("%q: %q %v; want %q %v", tt.values, tok, ok, tt.tok, tt.ok)
+		}
+	}
+	r := httptest.NewRequest("GET", "/?token=fromquery", nil)
+	r.Header.Set("Sec-WebSocket-Protocol", "binary, p.c3Vi")
+	if tok, _ := FromRequest(r, Sources{Subprotocol: "p"}); tok != "sub" {
+		t.Errorf("subprotocol token does not come first: %q", tok)
+	}
+	if tok, _ := FromRequest(r, Sources{}); tok != "fromquery" {
+		t.Errorf("without --token-subprotocol: %q", tok)
+	}
+}
+
+func FuzzSubprotocolToken(f *testing.F) {
+	f.Add("binary, p.c3Vi", "p")
+	f.Add("p.=,p.", "p")
+	f.Fuzz(func(t *testing.T, v, prefix string) {
+		tok, ok := SubprotocolToken([]string{v}, prefix)
+		if ok && (tok == "" || prefix == "") {
+			t.Fatalf("%q %q: token %q", v, prefix, tok)
 		}
 	})
 }

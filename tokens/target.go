@@ -29,6 +29,36 @@ func ParseTarget(s string) (Target, error) {
 	return hostPortTarget(s[:i], s[i+1:])
 }
 
+// proxyOption is the option a target may be followed by in a token file
+// line or a plain Redis value: "host:5900 proxy_protocol=v2".
+const proxyOption = "proxy_protocol="
+
+// ParseTargetOptions reads a target as ParseTarget does, followed by
+// options separated by whitespace: proxy_protocol=v1|v2|none. A line of
+// the reference's format has none, and is read as before.
+func ParseTargetOptions(s string) (Target, error) {
+	s = strings.TrimFunc(s, pyIsSpace)
+	pp := ProxyDefault
+	for {
+		i := strings.LastIndexFunc(s, pyIsSpace)
+		if i < 0 || !strings.HasPrefix(s[i+1:], proxyOption) {
+			break
+		}
+		if pp != ProxyDefault {
+			return Target{}, errors.New("proxy_protocol given twice")
+		}
+		v, err := ParseProxyProtocol(strings.TrimPrefix(s[i+1:], proxyOption))
+		if err != nil {
+			return Target{}, err
+		}
+		pp = v
+		s = strings.TrimRightFunc(s[:i], pyIsSpace)
+	}
+	t, err := ParseTarget(s)
+	t.ProxyProtocol = pp
+	return t, err
+}
+
 // hostPortTarget builds a target from the reference's (host, port) pair.
 func hostPortTarget(host, port string) (Target, error) {
 	if host == unixSocketHost {

@@ -178,3 +178,28 @@ func TestStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisValueProxyProtocol: JSON values take "proxy_protocol", plain
+// values the token file's option; values without one read as before.
+func TestRedisValueProxyProtocol(t *testing.T) {
+	for v, want := range map[string]Target{
+		`{"host": "h:5900", "proxy_protocol": "v2"}`:         {Network: "tcp", Address: "h:5900", ProxyProtocol: ProxyV2},
+		`{"host": "h", "port": 1, "proxy_protocol": "none"}`: {Network: "tcp", Address: "h:1", ProxyProtocol: ProxyNone},
+		`{"host": "h:5900"}`:                                 {Network: "tcp", Address: "h:5900"},
+		`h:5900 proxy_protocol=v1`:                           {Network: "tcp", Address: "h:5900", ProxyProtocol: ProxyV1},
+		`unix_socket:/run/x.sock proxy_protocol=v2`:          {Network: "unix", Address: "/run/x.sock", ProxyProtocol: ProxyV2},
+	} {
+		got, err := parseRedisValue(v)
+		if err != nil || got != want {
+			t.Errorf("%s: %+v %v; want %+v", v, got, err, want)
+		}
+	}
+	for _, v := range []string{`{"host": "h:1", "proxy_protocol": 2}`, `{"host": "h:1", "proxy_protocol": "v9"}`, `h:1 proxy_protocol=`} {
+		if _, err := parseRedisValue(v); err == nil {
+			t.Errorf("%s accepted", v)
+		}
+	}
+	if ProxyDefault.Resolve(2) != 2 || ProxyNone.Resolve(2) != 0 || ProxyV1.Resolve(2) != 1 || ProxyV2.Resolve(0) != 2 {
+		t.Error("Resolve")
+	}
+}

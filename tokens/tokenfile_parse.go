@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -63,7 +62,7 @@ func (p *tokenFileParser) parseLine(line string) {
 		return
 	}
 	tok := parts[0]
-	t, err := ParseTarget(strings.TrimFunc(parts[1], pyIsSpace))
+	t, err := ParseTargetOptions(parts[1])
 	if err != nil {
 		delete(p.targets, tok)
 		p.log.Error(fmt.Sprintf("Invalid target in %s on line %d: %v", p.source, p.line, err))

@@ -47,6 +47,10 @@ func TestTokenFileParser(t *testing.T) {
 		{"unicode space separator", "a:\u00a0h:1\n", map[string]Target{"a": tcp("h:1")}, nil},
 		{"vertical tab and fs", "a:\vh:1\nb:\x1ch:2\n", map[string]Target{"a": tcp("h:1"), "b": tcp("h:2")}, nil},
 		{"empty token", ": h:1\n", map[string]Target{"": tcp("h:1")}, nil},
+		{"proxy_protocol option", "a: h:1 proxy_protocol=v2\nb: ::1:5900\tproxy_protocol=v1\nc: h:3 proxy_protocol=none\n",
+			map[string]Target{"a": {Network: "tcp", Address: "h:1", ProxyProtocol: ProxyV2},
+				"b": {Network: "tcp", Address: "[::1]:5900", ProxyProtocol: ProxyV1}, "c": {Network: "tcp", Address: "h:3", ProxyProtocol: ProxyNone}}, nil},
+		{"bad proxy_protocol", "a: h:1 proxy_protocol=v3\nb: h:1 proxy_protocol=v1 proxy_protocol=v2\nc: h:1 other=1\n", map[string]Target{}, []int{1, 2, 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, log := parseForTest(tc.data)

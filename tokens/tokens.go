@@ -3,6 +3,7 @@ package tokens
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -18,9 +19,50 @@ type Target struct {
 	// Address is host:port for TCP (an IPv6 host in brackets, as
 	// net.JoinHostPort writes it) or the path of a Unix socket.
 	Address string
+	// ProxyProtocol is the PROXY protocol header the target gets
+	// (proxy_protocol=v1|v2|none in token files and Redis values):
+	// ProxyDefault leaves it to --target-proxy-protocol.
+	ProxyProtocol ProxyProtocol
 	// Expires, if set, is when the token stops being valid (a JWT's exp):
 	// with --revoke-sessions its sessions end then.
 	Expires time.Time
+}
+
+// ProxyProtocol is a token's choice of PROXY protocol header for its
+// target.
+type ProxyProtocol int8
+
+// The choices: the server's default, none, version 1 or 2.
+const (
+	ProxyDefault ProxyProtocol = 0
+	ProxyNone    ProxyProtocol = -1
+	ProxyV1      ProxyProtocol = 1
+	ProxyV2      ProxyProtocol = 2
+)
+
+// ParseProxyProtocol reads "v1", "v2" or "none".
+func ParseProxyProtocol(s string) (ProxyProtocol, error) {
+	switch s {
+	case "v1":
+		return ProxyV1, nil
+	case "v2":
+		return ProxyV2, nil
+	case "none":
+		return ProxyNone, nil
+	}
+	return ProxyDefault, fmt.Errorf("proxy_protocol=%q: want v1, v2 or none", s)
+}
+
+// Resolve is the PROXY protocol version to send (0: none), given the
+// server's default version def.
+func (p ProxyProtocol) Resolve(def int) int {
+	switch p {
+	case ProxyDefault:
+		return def
+	case ProxyNone:
+		return 0
+	}
+	return int(p)
 }
 
 // String names the target for logs.

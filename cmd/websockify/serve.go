@@ -275,6 +275,10 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, op *operating, log *s
 		RunOnce:          cfg.RunOnce,
 		IdleTimeout:      cfg.IdleTimeout,
 		FlashPolicy:      cfg.FlashPolicy,
+		TrustedProxies:   cfg.TrustedProxies,
+		ProxyProtocol:    cfg.ProxyProtocol,
+		ForwardedHeader:  cfg.ForwardedHeader,
+		TokenSubprotocol: cfg.TokenSubprotocol,
 		Logger:           log,
 		Limits: gateway.Limits{
 			MaxConnections: cfg.Sessions.MaxConnections, PerClient: cfg.Sessions.MaxPerIP,
@@ -295,18 +299,21 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, op *operating, log *s
 		return nil, nil, cleanup, err
 	}
 	srv.Target = withTargetTLS(base, target(cfg))
+	srv.Target.ProxyProtocol = cfg.TargetProxyProtocol
 	if _, err := tokens.LoadRedactKey(os.Getenv); err != nil {
 		return nil, nil, cleanup, err
 	}
 	rt, err := route.New(route.Config{
 		TokenPlugin: cfg.TokenPlugin, TokenSource: cfg.TokenSource, HostToken: cfg.HostToken,
 		TokenCookie: cfg.TokenCookie, TokenPath: cfg.TokenPath, JWTRequireExp: cfg.JWTRequireExp,
+		TokenSubprotocol:         cfg.TokenSubprotocol,
 		TokenAPIRedirectAnywhere: cfg.TokenAPIRedirectAnywhere,
 		AuthPlugin:               cfg.AuthPlugin, AuthSource: cfg.AuthSource,
-		VerifyClient: cfg.VerifyClient && serving,
-		TargetTLS:    func(ep gateway.Endpoint) gateway.Endpoint { return withTargetTLS(base, ep) },
-		Logger:       log,
-		OnLookup:     op.tokenLookup,
+		VerifyClient:        cfg.VerifyClient && serving,
+		TargetTLS:           func(ep gateway.Endpoint) gateway.Endpoint { return withTargetTLS(base, ep) },
+		TargetProxyProtocol: cfg.TargetProxyProtocol,
+		Logger:              log,
+		OnLookup:            op.tokenLookup,
 	})
 	if err != nil {
 		return nil, nil, cleanup, err
@@ -333,7 +340,11 @@ func buildServer(ctx context.Context, cfg *cmdline.Config, op *operating, log *s
 		}
 		cleanups = append(cleanups, w.cleanup)
 		op.watchWrapped(w)
-		srv.Route = w.route(func(ep gateway.Endpoint) gateway.Endpoint { return withTargetTLS(base, ep) })
+		srv.Route = w.route(func(ep gateway.Endpoint) gateway.Endpoint {
+			ep = withTargetTLS(base, ep)
+			ep.ProxyProtocol = cfg.TargetProxyProtocol
+			return ep
+		})
 		srv.RouteIgnoresPath = true
 		srv.Target = gateway.Endpoint{Label: w.label + " (wrapped)"}
 	}

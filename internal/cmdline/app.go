@@ -25,10 +25,11 @@ type Choices struct {
 // valueChoices are the fixed values of options that take one of a list;
 // build and checkFeatures accept exactly these (options_test checks it).
 var valueChoices = map[string][]string{
-	flagWrapMode:   {"exit", "ignore", "respawn"},
-	flagSSLVersion: {"default", "tlsv1_1", "tlsv1_2", "tlsv1_3"},
-	flagLogFormat:  {"plain", "json"},
-	flagRelay:      gateway.Relays(),
+	flagWrapMode:    {"exit", "ignore", "respawn"},
+	flagSSLVersion:  {"default", "tlsv1_1", "tlsv1_2", "tlsv1_3"},
+	flagLogFormat:   {"plain", "json"},
+	flagRelay:       gateway.Relays(),
+	flagTargetProxy: {"v1", "v2"},
 }
 
 // choices returns the values that option name takes, nil for free-form.

@@ -64,6 +64,13 @@ const (
 	flagTokenPath        = "token-path"
 	flagJWTRequireExp    = "jwt-require-exp"
 	flagTokenAPIRedirect = "token-api-redirect-anywhere"
+	flagTokenSubproto    = "token-subprotocol"
+
+	// Behind a load balancer.
+	flagTrustedProxies  = "trusted-proxies"
+	flagProxyProtocol   = "proxy-protocol"
+	flagForwardedHeader = "forwarded-header"
+	flagTargetProxy     = "target-proxy-protocol"
 
 	// The admin listener (metrics, health).
 	flagAdminListen    = "admin-listen"
@@ -87,6 +94,7 @@ const (
 	catWeb     = "Web server, recording, daemon, logging"
 	catTokens  = "Tokens and authentication"
 	catWrap    = "Wrap mode (PORT -- PROGRAM ARGS)"
+	catProxy   = "Sockets: behind a load balancer"
 	catAdmin   = "Operating: the admin listener (metrics, health)"
 	catDrain   = "Zero downtime: drain, upgrade, systemd" // sorts last
 )
@@ -98,7 +106,7 @@ func flags() []cli.Flag {
 		&cli.BoolFlag{Category: catGeneral, Name: flagRunOnce, Usage: "handle a single WebSocket connection and exit"},
 		&cli.IntFlag{Category: catGeneral, Name: flagTimeout, Usage: "stop listening after `SECONDS`; open sessions finish first"},
 		&cli.IntFlag{Category: catGeneral, Name: flagIdleTimeout, Usage: "exit after `SECONDS` without an open session"},
-		&cli.IntFlag{Category: catGeneral, Name: flagHeartbeat, Usage: "ping clients every `SECONDS`; drop a client after two unanswered"},
+		&cli.IntFlag{Category: catGeneral, Name: flagHeartbeat, Value: 30, Usage: "ping clients every `SECONDS` (0: off), which keeps idle sessions alive through proxies' idle timeouts; a client silent for two intervals is dropped with close 1001"},
 		&cli.StringFlag{Category: catGeneral, Name: flagRelay, Value: "auto", EnvVars: []string{"WEBSOCKIFY_RELAY"}, Usage: "the driver that relays sessions, by `NAME`: auto (epoll on Linux), epoll (event loops; sessions to --ssl-target still use goroutines) or goroutines (two per session)"},
 		&cli.BoolFlag{Category: catGeneral, Name: flagPreferIPv6, Aliases: []string{"6"}, Usage: "resolve a listen host name to its IPv6 address first"},
 		&cli.BoolFlag{Category: catGeneral, Name: flagLibserver, Usage: "accepted for compatibility; this implementation has a single engine"},
@@ -111,6 +119,12 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Category: catSockets, Name: flagUnixListenMod, Usage: "octal `MODE` of the --unix-listen socket (default 0600)"},
 		&cli.StringFlag{Category: catSockets, Name: flagUnixTarget, Usage: "relay to the Unix socket `FILE` instead of ADDR:PORT", TakesFile: true},
 		&cli.BoolFlag{Category: catSockets, Name: flagInetd, Usage: "the listening socket is standard input (inetd wait, systemd Accept=no)"},
+
+		&cli.StringFlag{Category: catProxy, Name: flagTrustedProxies, Usage: "`CIDR[,CIDR...]` of the proxies (load balancers) trusted to name the client, in a PROXY header or a forwarded-for header"},
+		&cli.BoolFlag{Category: catProxy, Name: flagProxyProtocol, Usage: "connections from --trusted-proxies start with a PROXY protocol header (v1 or v2) naming the client; others must not send one"},
+		&cli.StringFlag{Category: catProxy, Name: flagForwardedHeader, Value: "X-Forwarded-For", Usage: "the request `HEADER` in which --trusted-proxies name the client: X-Forwarded-For, Forwarded (RFC 7239), X-Real-IP or none"},
+
+		&cli.StringFlag{Category: catProxy, Name: flagTargetProxy, Usage: "send targets a PROXY protocol header of `VERSION` v1 or v2 naming the client (a token may choose its own: proxy_protocol=v1|v2|none)"},
 
 		&cli.StringFlag{Category: catTLS, Name: flagCert, Value: "self.pem", Usage: "certificate `FILE`, may hold the key too (used when present)", TakesFile: true},
 		&cli.StringFlag{Category: catTLS, Name: flagKey, Usage: "key `FILE`, if not in the certificate file", TakesFile: true},
@@ -143,6 +157,7 @@ func flags() []cli.Flag {
 		&cli.BoolFlag{Category: catTokens, Name: flagHostToken, Usage: "the token is the Host header instead of ?token="},
 		&cli.BoolFlag{Category: catTokens, Name: flagTokenCookie, Usage: "also take the token from a \"token\" cookie"},
 		&cli.BoolFlag{Category: catTokens, Name: flagTokenPath, Usage: "also take the token from the last path segment (/websockify/TOKEN)"},
+		&cli.StringFlag{Category: catTokens, Name: flagTokenSubproto, Usage: "also take the token from an offered WebSocket subprotocol `PREFIX`.<base64url token> (first; never echoed)"},
 		&cli.BoolFlag{Category: catTokens, Name: flagJWTRequireExp, Usage: "JWTTokenApi: refuse tokens without an exp claim"},
 		&cli.BoolFlag{Category: catTokens, Name: flagTokenAPIRedirect, Usage: "BaseTokenAPI, JSONTokenApi: follow redirects to any host (by default only to the --token-source URL's scheme, host and port)"},
 		&cli.StringFlag{Category: catTokens, Name: flagAuthPlugin, Usage: "authenticate connections with plugin `NAME`: " + strings.Join(authPlugins(), ", ")},

@@ -22,7 +22,7 @@ func TestHelp(t *testing.T) {
 	}
 	help := out.String()
 	last := -1
-	for _, cat := range []string{catGeneral, catAdmin, catSockets, catTLS, catTokens, catWeb, catWrap, catDrain, "EXAMPLES:"} {
+	for _, cat := range []string{catGeneral, catAdmin, catSockets, catProxy, catTLS, catTokens, catWeb, catWrap, catDrain, "EXAMPLES:"} {
 		i := strings.Index(help, "\n   "+cat+"\n")
 		if cat == "EXAMPLES:" {
 			i = strings.Index(help, "\nEXAMPLES:\n")
@@ -36,7 +36,8 @@ func TestHelp(t *testing.T) {
 		t.Errorf("help has (default: false) or a bare \"value\" placeholder:\n%s", help)
 	}
 	placeholders := map[string]bool{"FILE": true, "DIR": true, "SECONDS": true, "BYTES": true, "N": true, "MODE": true,
-		"NAME": true, "ARG": true, "LIST": true, "ADDR": true, "VERSION": true, "PASSWORD": true, "FORMAT": true, "SERVER": true}
+		"NAME": true, "ARG": true, "LIST": true, "ADDR": true, "VERSION": true, "PASSWORD": true, "FORMAT": true, "SERVER": true,
+		"CIDR": true, "HEADER": true, "PREFIX": true}
 	for _, m := range regexp.MustCompile(`(?m)^   --[a-z0-9-]+(?:, -[A-Za-z0-9]+)? ([A-Z]+) `).FindAllStringSubmatch(help, -1) {
 		if !placeholders[m[1]] {
 			t.Errorf("placeholder %q is not one of the usual ones", m[1])

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"github.com/websockify-go/websockify/clientaddr"
 	"github.com/websockify-go/websockify/gateway"
 )
 
@@ -55,6 +56,8 @@ type Config struct {
 	TokenCookie   bool
 	TokenPath     bool
 	JWTRequireExp bool
+	// TokenSubprotocol is the prefix of subprotocols carrying a token.
+	TokenSubprotocol string
 	// TokenAPIRedirectAnywhere lets the token APIs follow redirects to
 	// other hosts (--token-api-redirect-anywhere).
 	TokenAPIRedirectAnywhere bool
@@ -88,6 +91,14 @@ type Config struct {
 	MaxFrameSize     int64
 	MaxHeaderBytes   int
 	HandshakeTimeout time.Duration
+
+	// Behind a load balancer.
+	TrustedProxies  *clientaddr.Trusted // nil: nobody
+	ProxyProtocol   bool
+	ForwardedHeader clientaddr.Header // empty: none read
+	// TargetProxyProtocol is the PROXY protocol version sent to targets
+	// (1 or 2; 0: none).
+	TargetProxyProtocol int
 
 	// AdminListen is the admin listener's address, "HOST:PORT" or
 	// "unix:/absolute/path"; empty: none.
@@ -313,6 +324,7 @@ func fromFlags(c *cli.Context, wrap []string) *Config {
 		HostToken:                c.Bool(flagHostToken),
 		TokenCookie:              c.Bool(flagTokenCookie),
 		TokenPath:                c.Bool(flagTokenPath),
+		TokenSubprotocol:         c.String(flagTokenSubproto),
 		JWTRequireExp:            c.Bool(flagJWTRequireExp),
 		TokenAPIRedirectAnywhere: c.Bool(flagTokenAPIRedirect),
 		AuthPlugin:               c.String(flagAuthPlugin),
@@ -343,6 +355,30 @@ func (cfg *Config) parseValues(c *cli.Context) error {
 			return usageErrorf("--%s must not be negative", d.name)
 		}
 		*d.dst = time.Duration(n) * time.Second
+	}
+	if v := c.String(flagTrustedProxies); c.IsSet(flagTrustedProxies) {
+		t, err := clientaddr.ParseTrusted(v)
+		if err != nil {
+			return usageErrorf("option --%s: %v", flagTrustedProxies, err)
+		}
+		cfg.TrustedProxies = t
+	}
+	cfg.ProxyProtocol = c.Bool(flagProxyProtocol)
+	if v := c.String(flagForwardedHeader); !strings.EqualFold(v, "none") {
+		h, err := clientaddr.ParseHeader(v)
+		if err != nil {
+			return usageErrorf("option --%s: %v", flagForwardedHeader, err)
+		}
+		if cfg.TrustedProxies != nil {
+			cfg.ForwardedHeader = h
+		}
+	}
+	switch v := c.String(flagTargetProxy); v {
+	case "":
+	case "v1", "v2":
+		cfg.TargetProxyProtocol = int(v[1] - '0')
+	default:
+		return usageErrorf("option --%s: invalid choice: %q (choose from 'v1', 'v2')", flagTargetProxy, v)
 	}
 	relay, err := gateway.ParseRelay(c.String(flagRelay))
 	if err != nil {
@@ -404,6 +440,10 @@ func (cfg *Config) checkFeatures() error {
 		return usageErrorf("You must use --token-plugin to use --host-token")
 	case (cfg.TokenCookie || cfg.TokenPath) && cfg.TokenPlugin == "":
 		return usageErrorf("You must use --token-plugin to use --token-cookie or --token-path")
+	case cfg.TokenSubprotocol != "" && cfg.TokenPlugin == "":
+		return usageErrorf("You must use --token-plugin to use --token-subprotocol")
+	case cfg.TokenSubprotocol != "" && !validSubprotocolPrefix(cfg.TokenSubprotocol):
+		return usageErrorf("--token-subprotocol %q: a prefix must be an HTTP token (letters, digits, !#$%%&'*+-.^_`|~) not ending in '.'", cfg.TokenSubprotocol)
 	case cfg.HostToken && (cfg.TokenCookie || cfg.TokenPath):
 		return usageErrorf("--host-token cannot be combined with --token-cookie or --token-path")
 	case cfg.AuthSource != "" && cfg.AuthPlugin == "":
@@ -527,4 +567,18 @@ func parseRebind(args []string) (*Rebind, error) {
 		return nil, usageErrorf("%s", usage)
 	}
 	return rb, nil
+}
+
+// validSubprotocolPrefix reports whether p can start a subprotocol name
+// (an RFC 9110 token) to which "." and a token are appended.
+func validSubprotocolPrefix(p string) bool {
+	if p == "" || strings.HasSuffix(p, ".") {
+		return false
+	}
+	for _, c := range []byte(p) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }

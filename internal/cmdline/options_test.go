@@ -57,6 +57,20 @@ func TestParseForms(t *testing.T) {
 				return ""
 			}},
 		{args: []string{"--inetd", "h:1"}, target: HostPort{"h", 1}},
+		{args: []string{"6080", "h:1"}, listen: HostPort{"", 6080}, target: HostPort{"h", 1},
+			check: func(c *Config) string {
+				if c.Heartbeat != 30*time.Second {
+					return "heartbeat by default " + c.Heartbeat.String() + "; want 30s"
+				}
+				return ""
+			}},
+		{args: []string{"6080", "h:1", "--heartbeat", "0"}, listen: HostPort{"", 6080}, target: HostPort{"h", 1},
+			check: func(c *Config) string {
+				if c.Heartbeat != 0 {
+					return "--heartbeat 0 left " + c.Heartbeat.String()
+				}
+				return ""
+			}},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
 			c, _, err := parse(tc.args...)

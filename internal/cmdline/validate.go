@@ -51,6 +51,18 @@ func (cfg *Config) checkEffect(isSet func(name string) bool) error {
 		return usageErrorf("--%s cannot be combined with --%s: an unverified target uses no CA", flagSSLTargetCAFile, flagSSLTargetInsec)
 	}
 
+	// Behind a load balancer: trust must be explicit.
+	if cfg.TrustedProxies == nil {
+		for _, name := range []string{flagProxyProtocol, flagForwardedHeader} {
+			if isSet(name) {
+				return usageErrorf("--%s needs --%s: only the proxies listed there may name the client", name, flagTrustedProxies)
+			}
+		}
+	}
+	if cfg.UnixListen != "" && cfg.TrustedProxies != nil {
+		return usageErrorf("--%s needs a TCP listener, not --%s: a Unix socket's peers have no address to trust", flagTrustedProxies, flagUnixListen)
+	}
+
 	// Token options for another plugin.
 	if cfg.JWTRequireExp && strings.TrimPrefix(cfg.TokenPlugin, "websockify.token_plugins.") != "JWTTokenApi" {
 		return usageErrorf("--%s needs --token-plugin JWTTokenApi", flagJWTRequireExp)

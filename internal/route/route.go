@@ -26,12 +26,15 @@ const lookupTimeout = 10 * time.Second
 
 // Config is what the token and auth plugins take from the options.
 type Config struct {
-	TokenPlugin   string // --token-plugin (or TokenFile for --target-config); empty: no token routing
-	TokenSource   string // --token-source (the absolute --target-config path)
-	HostToken     bool   // --host-token
-	TokenCookie   bool   // --token-cookie: also a "token" cookie
-	TokenPath     bool   // --token-path: also the last path segment
-	JWTRequireExp bool   // --jwt-require-exp (optional)
+	TokenPlugin string // --token-plugin (or TokenFile for --target-config); empty: no token routing
+	TokenSource string // --token-source (the absolute --target-config path)
+	HostToken   bool   // --host-token
+	TokenCookie bool   // --token-cookie: also a "token" cookie
+	TokenPath   bool   // --token-path: also the last path segment
+	// TokenSubprotocol is --token-subprotocol: a token offered as the
+	// subprotocol "PREFIX.<base64url>" comes first.
+	TokenSubprotocol string
+	JWTRequireExp    bool // --jwt-require-exp (optional)
 	// TokenAPIRedirectAnywhere: --token-api-redirect-anywhere.
 	TokenAPIRedirectAnywhere bool
 
@@ -41,7 +44,11 @@ type Config struct {
 
 	// TargetTLS wraps a token's target for --ssl-target; nil leaves it plain.
 	TargetTLS func(gateway.Endpoint) gateway.Endpoint
-	Logger    *slog.Logger
+	// TargetProxyProtocol is the PROXY protocol version (1 or 2; 0: none)
+	// sent to token targets that do not choose their own
+	// (--target-proxy-protocol).
+	TargetProxyProtocol int
+	Logger              *slog.Logger
 	// OnLookup, if set, is told of every token lookup: the plugin's name,
 	// how long it took and its error (for metrics and readiness). It must
 	// not block.
@@ -63,6 +70,7 @@ type Router struct {
 
 	src       tokens.Sources
 	targetTLS func(gateway.Endpoint) gateway.Endpoint
+	proxyV    int // TargetProxyProtocol
 	log       *slog.Logger
 	onLookup  func(plugin string, d time.Duration, err error)
 	// authReason is the refusal reason of the auth plugin (metrics).
@@ -77,8 +85,9 @@ func New(rc Config) (*Router, error) {
 		log = slog.Default()
 	}
 	r := &Router{
-		src:        tokens.Sources{Host: rc.HostToken, Cookie: rc.TokenCookie, Path: rc.TokenPath},
+		src:        tokens.Sources{Host: rc.HostToken, Cookie: rc.TokenCookie, Path: rc.TokenPath, Subprotocol: rc.TokenSubprotocol},
 		targetTLS:  rc.TargetTLS,
+		proxyV:     rc.TargetProxyProtocol,
 		log:        log,
 		onLookup:   rc.OnLookup,
 		authReason: gateway.RefusedAuth,
@@ -159,7 +168,8 @@ func (r *Router) Resolve(ctx context.Context, tok string) (gateway.Endpoint, tim
 	if err != nil {
 		return gateway.Endpoint{}, time.Time{}, err
 	}
-	ep := gateway.Endpoint{Network: t.Network, Address: t.Address, LogToken: tokens.Redact(tok)}
+	ep := gateway.Endpoint{Network: t.Network, Address: t.Address, LogToken: tokens.Redact(tok),
+		ProxyProtocol: t.ProxyProtocol.Resolve(r.proxyV)}
 	if r.targetTLS != nil {
 		ep = r.targetTLS(ep)
 	}
@@ -180,7 +190,7 @@ func (r *Router) Authorize(req *http.Request, info *gateway.ConnInfo) error {
 		r.log.Debug("ignoring client-sent headers", "headers", removed)
 	}
 	ar := &auth.Request{Header: h, TLS: info.TLS,
-		TargetNetwork: info.Target.Network, TargetAddress: info.Target.Address}
+		TargetNetwork: info.Target.Network, TargetAddress: info.Target.Address, Client: info.Client}
 	err := r.Auth.Authenticate(ar)
 	if err == nil {
 		return nil

@@ -487,6 +487,10 @@ func (e *TargetWriteError) Unwrap() error { return e.Err }
 // ErrTimedOut stands for a passed deadline, as a net.Conn reports one.
 var ErrTimedOut = os.ErrDeadlineExceeded
 
+// HeartbeatReason is the reason of the close (1001) that ends a session
+// whose client answered no ping for two heartbeat intervals.
+const HeartbeatReason = "Heartbeat timeout: no answer to pings"
+
 // readBy is when a heartbeat session with a silent client ends: two
 // intervals after the last bytes from it.
 func (s *Session) readBy() time.Time {
@@ -528,7 +532,10 @@ func (s *Session) Tick(now time.Time) {
 			s.setEnd(CloseTimeout, 0, "", ErrTimedOut)
 			s.endClient(ErrTimedOut)
 		case s.closingBy.IsZero() && passed(s.readBy()):
-			s.setEnd(HeartbeatTimeout, 0, "", ErrTimedOut)
+			// The client may be alive behind a proxy that lost its pongs:
+			// our close tells it why, without waiting for an answer.
+			s.setEnd(HeartbeatTimeout, ws.StatusGoingAway, HeartbeatReason, ErrTimedOut)
+			s.sendClose(ws.StatusGoingAway, HeartbeatReason)
 			s.endClient(ErrTimedOut)
 		}
 	}

@@ -206,8 +206,12 @@ func TestSessionHeartbeat(t *testing.T) {
 		t.Fatal("a client that answered was dropped")
 	}
 	s.Tick(t0.Add(3500 * time.Millisecond)) // two intervals of silence
-	if !s.ClientDone() || s.End().Cause != HeartbeatTimeout {
+	if !s.ClientDone() || s.End().Cause != HeartbeatTimeout || s.End().Code != ws.StatusGoingAway {
 		t.Fatalf("end %+v; want heartbeat timeout", s.End())
+	}
+	// The close says why, in case the client is alive behind a proxy.
+	if fs := frames(t, &s); fs[len(fs)-1].Header.OpCode != ws.OpClose || !bytes.Contains(fs[len(fs)-1].Payload, []byte(HeartbeatReason)) {
+		t.Fatalf("frames %+v; want a close with the heartbeat's reason", fs)
 	}
 }
 
