@@ -37,7 +37,7 @@ func TestLoadBalancerHAProxyDrain(t *testing.T) {
 	}
 	open := func(src string) session {
 		t.Helper()
-		rc, resp, body := wsOn(t, fromSource(t, src, f.front), tq(f.tok), "ws.example")
+		rc, resp, body := wsOn(t, dialFrom(t, src, f.front), tq(f.tok), "ws.example")
 		if resp.StatusCode != http.StatusSwitchingProtocols {
 			t.Fatalf("client %s refused: %d %s", src, resp.StatusCode, errMessage(body))
 		}

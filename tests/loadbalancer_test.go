@@ -62,17 +62,6 @@ func TestLoadBalancerREADMESnippets(t *testing.T) {
 	}
 }
 
-// fromSource dials addr from the local address src (127.0.0.x).
-func fromSource(t testing.TB, src, addr string) net.Conn {
-	t.Helper()
-	d := net.Dialer{Timeout: 10 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}}
-	c, err := d.Dial("tcp", addr)
-	if err != nil {
-		t.Fatalf("dial %s from %s: %v", addr, src, err)
-	}
-	return c
-}
-
 // runDaemon runs a partner program in the foreground until the test ends,
 // and waits until it listens on addrs. Its output is shown if the test
 // fails.
@@ -206,7 +195,7 @@ func TestLoadBalancerHAProxyFleet(t *testing.T) {
 	const clients = 9
 	for i := range clients {
 		src := fmt.Sprintf("127.0.0.%d", 20+i)
-		var c net.Conn = fromSource(t, src, front)
+		var c net.Conn = dialFrom(t, src, front)
 		if i >= 6 {
 			c = tls.Client(c, pinned(t, cert))
 		}
@@ -307,7 +296,7 @@ func TestLoadBalancerNginxIdleTimeout(t *testing.T) {
 		front := freeAddr(t)
 		startNginx(t, fill(t, lbSnippet(t, "nginx-proxy.conf"),
 			"listen 80;", "listen "+front+";", "10.0.0.11:6080", p.addr, "proxy_read_timeout 60s;", "proxy_read_timeout 2s;"), false, front)
-		rc, resp, body := wsOn(t, fromSource(t, src, front), "/websockify", "vnc.example", "X-Forwarded-For: 203.0.113.66")
+		rc, resp, body := wsOn(t, dialFrom(t, src, front), "/websockify", "vnc.example", "X-Forwarded-For: 203.0.113.66")
 		if resp.StatusCode != http.StatusSwitchingProtocols {
 			t.Fatalf("status %d %s", resp.StatusCode, errMessage(body))
 		}
@@ -375,7 +364,7 @@ func TestLoadBalancerNginxStreamTarget(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := startProxy(t, tc.args...)
 			src := fmt.Sprintf("127.0.0.%d", 40+i)
-			c := fromSource(t, src, p.addr)
+			c := dialFrom(t, src, p.addr)
 			rc, resp, body := wsOn(t, c, tc.path, "vnc.example")
 			if resp.StatusCode != http.StatusSwitchingProtocols {
 				t.Fatalf("status %d %s", resp.StatusCode, errMessage(body))
@@ -432,7 +421,7 @@ func TestLoadBalancerBadInput(t *testing.T) {
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 	dropped := func(t *testing.T, src string, send []byte, halfClose bool, log string) {
 		t.Helper()
-		c := fromSource(t, src, p.addr)
+		c := dialFrom(t, src, p.addr)
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(15 * time.Second))
 		c.Write(send)
@@ -471,7 +460,7 @@ func TestLoadBalancerBadInput(t *testing.T) {
 	}
 
 	t.Run("v2 with unknown TLVs", func(t *testing.T) {
-		c := fromSource(t, "127.0.0.1", p.addr)
+		c := dialFrom(t, "127.0.0.1", p.addr)
 		c.Write(proxyV2("198.51.100.7", 5555, append(tlv(0xE5, []byte("custom")), tlv(0xF1, []byte{1, 2})...)))
 		rc, resp, body := wsOn(t, c, "/", "x")
 		if resp.StatusCode != http.StatusSwitchingProtocols {
@@ -481,7 +470,7 @@ func TestLoadBalancerBadInput(t *testing.T) {
 		p.stderr.waitFor(t, reMust(`(?m)^198\.51\.100\.7:5555: Plain non-SSL \(ws://\) WebSocket connection via=127\.0\.0\.1:\d+`), 5*time.Second)
 	})
 	t.Run("forwarded-for from untrusted ignored", func(t *testing.T) {
-		c := fromSource(t, "127.0.0.52", p.addr)
+		c := dialFrom(t, "127.0.0.52", p.addr)
 		rc, resp, _ := wsOn(t, c, "/", "x", "X-Forwarded-For: 203.0.113.77", "Forwarded: for=203.0.113.78", "X-Real-IP: 203.0.113.79")
 		if resp.StatusCode != http.StatusSwitchingProtocols {
 			t.Fatalf("status %d", resp.StatusCode)
