@@ -6,7 +6,6 @@ package tests
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os/exec"
@@ -18,40 +17,26 @@ import (
 	"time"
 )
 
-var sessAdminRE = reMust(`Admin listener on (\S+) `)
-
-// sessAdmin is a client of a proxy's admin listener.
+// sessAdmin is a client of a proxy's admin listener that holds the bearer
+// token of its private endpoints.
 type sessAdmin struct {
-	t     testing.TB
-	base  string
+	*adminClient
 	token string
-	hc    *http.Client
 }
 
 func newSessAdmin(t testing.TB, p *proxy, token string) *sessAdmin {
 	t.Helper()
-	addr := p.stderr.waitFor(t, sessAdminRE, 10*time.Second)[1]
-	return &sessAdmin{t: t, base: "http://" + addr, token: token, hc: &http.Client{Timeout: 10 * time.Second}}
+	return &sessAdmin{adminClient: adminOf(t, p), token: token}
 }
 
 // do sends method path with the bearer token auth ("" for none) and
 // returns the status and body.
 func (a *sessAdmin) do(method, path, auth string) (int, string) {
 	a.t.Helper()
-	req, err := http.NewRequest(method, a.base+path, nil)
-	if err != nil {
-		a.t.Fatal(err)
-	}
 	if auth != "" {
-		req.Header.Set("Authorization", "Bearer "+auth)
+		auth = "Bearer " + auth
 	}
-	resp, err := a.hc.Do(req)
-	if err != nil {
-		a.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	return a.adminClient.do(method, path, auth)
 }
 
 type apiEntry struct {
@@ -217,7 +202,7 @@ func TestSessionAPI(t *testing.T) {
 func TestSessionAPIUnix(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "admin.sock")
 	p := startProxy(t, "--admin-listen", "unix:"+sock, "127.0.0.1:0", tcpTarget(t, "alpha").addr())
-	p.stderr.waitFor(t, sessAdminRE, 10*time.Second)
+	p.stderr.waitFor(t, adminRE, 10*time.Second)
 	s := openSession(t, p.addr, "/", "alpha")
 	st, out, stderr := runCLI(t, wsBinary, "sessions", "--admin", "unix:"+sock, "list", "--json")
 	var l apiList
