@@ -150,7 +150,7 @@ func testNoVNCProxy(t *testing.T) {
 	backend := startBackend(t, nil)
 	port := freePort(t)
 	cmd := exec.Command("/usr/share/novnc/utils/novnc_proxy", "--listen", fmt.Sprint(port), "--vnc", backend.addr())
-	out := startProcessGroup(t, cmd, "PATH=/usr/sbin:/usr/bin:/sbin:/bin")
+	out, _ := startProcessGroup(t, cmd, "PATH=/usr/sbin:/usr/bin:/sbin:/bin")
 	out.waitFor(t, regexp.MustCompile(`Using installed websockify at /usr/bin/websockify`), 20*time.Second)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	waitListening(t, addr)

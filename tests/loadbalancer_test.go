@@ -20,7 +20,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -67,27 +66,8 @@ func TestLoadBalancerREADMESnippets(t *testing.T) {
 // fails.
 func runDaemon(t testing.TB, name string, args []string, addrs ...string) {
 	t.Helper()
-	out := newSyncBuffer()
-	cmd := exec.Command(requireProgram(t, name), args...)
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) // nginx's workers too
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("%s output:\n%s", name, out.String())
-		}
-	})
+	// In a group of its own: nginx's workers get the SIGTERM too.
+	out, done := startProcessGroup(t, exec.Command(requireProgram(t, name), args...))
 	for _, a := range addrs {
 		deadline := time.Now().Add(10 * time.Second)
 		for {

@@ -49,7 +49,7 @@ func TestBrowserNoVNCProxy(t *testing.T) {
 			port := freePort(t)
 			cmd := exec.Command(filepath.Join(dir, "utils", "novnc_proxy"), "--listen", strconv.Itoa(port), "--vnc", vnc)
 			cmd.Dir = dir
-			out := startProcessGroup(t, cmd, "PATH="+bindir+":"+os.Getenv("PATH"))
+			out, _ := startProcessGroup(t, cmd, "PATH="+bindir+":"+os.Getenv("PATH"))
 			out.waitFor(t, reMust(`Navigate to this URL|Failed to start`), 20*time.Second)
 			text := out.String()
 			if !strings.Contains(text, "Using installed websockify at "+filepath.Join(bindir, "websockify")) {
@@ -124,9 +124,10 @@ func startXvncColor(t *testing.T, color string) string {
 
 // startProcessGroup starts cmd (novnc_proxy and the websockify it starts)
 // in a process group of its own, with extra environment variables, and
-// returns its output. When the test ends the group gets SIGTERM, then
-// SIGKILL after 10 s, and the output is logged if the test failed.
-func startProcessGroup(t *testing.T, cmd *exec.Cmd, env ...string) *syncBuffer {
+// returns its output and a channel closed when cmd exits. When the test
+// ends the group gets SIGTERM, then SIGKILL after 10 s, and the output is
+// logged if the test failed.
+func startProcessGroup(t testing.TB, cmd *exec.Cmd, env ...string) (*syncBuffer, <-chan struct{}) {
 	t.Helper()
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -149,5 +150,5 @@ func startProcessGroup(t *testing.T, cmd *exec.Cmd, env ...string) *syncBuffer {
 			t.Logf("%s output:\n%s", filepath.Base(cmd.Path), out)
 		}
 	})
-	return out
+	return out, done
 }
