@@ -63,3 +63,13 @@ export function assert(cond, msg) {
 }
 
 export { dirname };
+
+// connected waits until noVNC on page says it is connected, or fails with
+// noVNC's own status line; what names the instance, if there are several.
+export async function connected(page, what) {
+  await page.waitForFunction(() => document.documentElement.classList.contains('noVNC_connected'), null, { timeout: 20000 })
+    .catch(async (e) => {
+      const st = await page.evaluate(() => document.getElementById('noVNC_status')?.textContent);
+      throw new Error(`noVNC did not connect${what ? ` to the ${what} instance` : ''} (${e.message}); status: ${st}`);
+    });
+}

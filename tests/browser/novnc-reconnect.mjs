@@ -3,19 +3,11 @@
 // second one on the same port, for a second VNC server: noVNC gets 1001,
 // reconnects, and shows the second colour. Go waits for FIRST_CONNECTED on
 // stdout before it drains the first instance.
-import { run, env, screenshot, assert } from './lib.mjs';
+import { run, env, screenshot, assert, connected } from './lib.mjs';
 
 const url = env('PAGE_URL');
 const first = env('FIRST_RGB').split(',').map(Number);
 const second = env('SECOND_RGB').split(',').map(Number);
-
-async function connected(page, what) {
-  await page.waitForFunction(() => document.documentElement.classList.contains('noVNC_connected'), null, { timeout: 20000 })
-    .catch(async (e) => {
-      const st = await page.evaluate(() => document.getElementById('noVNC_status')?.textContent);
-      throw new Error(`noVNC did not connect to the ${what} instance (${e.message}); status: ${st}`);
-    });
-}
 
 async function colour(page, want, what) {
   let last;

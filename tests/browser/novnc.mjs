@@ -1,7 +1,7 @@
 // noVNC, served by websockify --web, connects through websockify to a
 // wrapped Xvnc whose root window is a known colour; the test checks that
 // noVNC reports the connection and that the canvas shows that colour.
-import { run, env, screenshot, assert } from './lib.mjs';
+import { run, env, screenshot, assert, connected } from './lib.mjs';
 
 const url = env('PAGE_URL');
 const want = env('EXPECT_RGB').split(',').map(Number); // "r,g,b"
@@ -10,11 +10,7 @@ const encrypted = env('EXPECT_ENCRYPTED', '0') === '1';
 
 await run('novnc', async (page) => {
   await page.goto(url);
-  await page.waitForFunction(() => document.documentElement.classList.contains('noVNC_connected'), null, { timeout: 20000 })
-    .catch(async (e) => {
-      const st = await page.evaluate(() => document.getElementById('noVNC_status')?.textContent);
-      throw new Error(`noVNC did not connect (${e.message}); status: ${st}`);
-    });
+  await connected(page);
   const status = await page.evaluate(() => document.getElementById('noVNC_status').textContent);
   console.log('noVNC status:', status, '| title:', await page.title());
   assert(/^Connected \((un)?encrypted\) to /.test(status), `status ${JSON.stringify(status)}`);
