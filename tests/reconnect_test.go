@@ -68,8 +68,13 @@ func TestBrowserNoVNCReconnect(t *testing.T) {
 		}
 		<-done
 		out.waitFor(t, reMust(`Drain timeout \(3s\): closing the 1 sessions left with 1001`), time.Second)
-		// The new process relays the reconnected session.
-		out.waitFor(t, reMust(`(?s)upgrade: new process .*Draining \(upgraded\).*connecting to: `+vncA), 5*time.Second)
+		// The new process relays the reconnected session. The two
+		// processes share the output, so the new one's "serving" line may
+		// come before or after the old one's "Draining"; the reconnection
+		// comes after both (the old process stopped accepting when it
+		// began to drain).
+		out.waitFor(t, reMust(`upgrade: new process \d+ serving`), 5*time.Second)
+		out.waitFor(t, reMust(`(?s)Draining \(upgraded\).*connecting to: `+vncA), 5*time.Second)
 		syscall.Kill(newPID, syscall.SIGTERM)
 		waitGone(t, newPID, 10*time.Second)
 	})
